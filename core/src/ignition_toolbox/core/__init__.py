@@ -1,0 +1,85 @@
+"""Ignition Toolbox core: playbooks, the executor and the plugin contract."""
+
+from .context import ExecutionContext, StepContext
+from .credentials import Credential, CredentialResolver, MappingCredentials, no_credentials
+from .errors import (
+    CredentialNotFoundError,
+    ExecutionNotFoundError,
+    InvalidPathError,
+    InvalidTransitionError,
+    PermissionDeniedError,
+    PlaybookNotFoundError,
+    PluginConflictError,
+    RateLimitedError,
+    StepFailedError,
+    StepTimeoutError,
+    ToolboxError,
+    UnauthorizedError,
+    ValidationError,
+)
+from .events import (
+    ArtifactEvent,
+    Event,
+    EventSink,
+    ExecutionStateEvent,
+    LogEvent,
+    ScreenshotFrameEvent,
+    StepResultEvent,
+)
+from .executor import TERMINAL, Execution, StepResult
+from .hookspecs import hookimpl
+from .library import LibraryEntry, PlaybookLibrary, slugify, validate_relative_path
+from .playbook import Parameter, Playbook, Step, coerce_parameters, parse_playbook
+from .plugins import PluginInfo, PluginManager
+from .schema import playbook_schema
+from .steps import PlaybookRoot, ResourceType, StepType
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "TERMINAL",
+    "ArtifactEvent",
+    "Credential",
+    "CredentialNotFoundError",
+    "CredentialResolver",
+    "Event",
+    "EventSink",
+    "Execution",
+    "ExecutionContext",
+    "ExecutionNotFoundError",
+    "ExecutionStateEvent",
+    "InvalidPathError",
+    "InvalidTransitionError",
+    "LibraryEntry",
+    "LogEvent",
+    "MappingCredentials",
+    "Parameter",
+    "PermissionDeniedError",
+    "Playbook",
+    "PlaybookLibrary",
+    "PlaybookNotFoundError",
+    "PlaybookRoot",
+    "PluginConflictError",
+    "PluginInfo",
+    "PluginManager",
+    "RateLimitedError",
+    "ResourceType",
+    "ScreenshotFrameEvent",
+    "Step",
+    "StepContext",
+    "StepFailedError",
+    "StepResult",
+    "StepResultEvent",
+    "StepTimeoutError",
+    "StepType",
+    "ToolboxError",
+    "UnauthorizedError",
+    "ValidationError",
+    "coerce_parameters",
+    "hookimpl",
+    "no_credentials",
+    "parse_playbook",
+    "playbook_schema",
+    "slugify",
+    "validate_relative_path",
+]

@@ -1,0 +1,317 @@
+"""What a step handler and a resource opener can see and do.
+
+``ExecutionContext`` is shared by every step of one execution (and by the resources opened for it);
+``StepContext`` adds the step being run. Handlers must use ``ctx.sleep`` for their own waits and polls,
+so that pause, skip and cancel reach them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .credentials import Credential, CredentialResolver
+from .errors import StepFailedError, ToolboxError
+from .events import ArtifactEvent, Event, EventSink, LogEvent, ScreenshotFrameEvent
+
+if TYPE_CHECKING:
+    from contextlib import AsyncExitStack
+
+    from .playbook import Playbook, Step
+    from .plugins import PluginManager
+
+REDACTED = "***"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class Secrets:
+    """Every secret value an execution has resolved, so events and outputs can be scrubbed."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, *values: str | None) -> None:
+        fresh = {v for v in values if v and len(v) >= 3 and v not in self._values}
+        if fresh:
+            self._values |= fresh
+            ordered = sorted(self._values, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def redact(self, value: Any) -> Any:
+        """Return ``value`` with every known secret replaced by ``***``, at any depth."""
+        if self._pattern is None:
+            return value
+        if isinstance(value, str):
+            return self._pattern.sub(REDACTED, value)
+        if isinstance(value, dict):
+            return {k: self.redact(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.redact(v) for v in value]
+        return value
+
+
+class Controls:
+    """Pause, cancel and skip signals shared by an execution and its nested playbooks."""
+
+    def __init__(self) -> None:
+        self.running = asyncio.Event()
+        self.running.set()
+        self.paused = asyncio.Event()
+        self.cancelled = False
+
+    async def wait_if_paused(self) -> None:
+        await self.running.wait()
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of *running* time: the clock stops while the execution is paused."""
+        loop = asyncio.get_running_loop()
+        remaining = max(0.0, float(seconds))
+        while True:
+            await self.running.wait()
+            if remaining <= 0:
+                return
+            started = loop.time()
+            try:
+                await asyncio.wait_for(self.paused.wait(), remaining)
+            except TimeoutError:
+                return
+            remaining -= loop.time() - started
+
+
+@dataclass
+class ArtifactRef:
+    artifact_id: str
+    path: Path
+    name: str
+
+
+class ExecutionContext:
+    """The execution as plugins see it. Created by the executor; never built by plugins."""
+
+    def __init__(
+        self,
+        *,
+        execution_id: str,
+        playbook: Playbook,
+        plugins: PluginManager,
+        sink: EventSink,
+        parameters: dict[str, Any],
+        credentials: CredentialResolver,
+        artifacts_dir: Path,
+        gateway_url: str | None,
+        credential_name: str | None,
+        options: dict[str, Any],
+        controls: Controls,
+        secrets: Secrets,
+        exit_stack: AsyncExitStack,
+        resources: dict[str, Any],
+    ) -> None:
+        self.execution_id = execution_id
+        self.playbook = playbook
+        self.plugins = plugins
+        self.parameters = parameters
+        self.artifacts_dir = artifacts_dir
+        self.gateway_url = gateway_url
+        self.credential_name = credential_name
+        self.options = options
+        self.controls = controls
+        self.secrets = secrets
+        self.variables: dict[str, Any] = {}
+        self._sink = sink
+        self._credentials = credentials
+        self._credential_cache: dict[str, Credential] = {}
+        self._exit_stack = exit_stack
+        self._resources = resources
+        self._resource_locks: dict[str, asyncio.Lock] = {}
+        # The executor running this context; ``playbook.run`` uses it to start nested playbooks.
+        self.runner: Any = None
+
+    # -- credentials ---------------------------------------------------------------------------
+
+    async def credential(self, name: str | None = None) -> Credential:
+        """Resolve a credential (default: the execution's ``credential_name``) and mark its secrets."""
+        name = name or self.credential_name
+        if not name:
+            raise StepFailedError(
+                "This step needs a credential: give the execution a credential_name or name one",
+                code="validation_error",
+            )
+        cached = self._credential_cache.get(name)
+        if cached is None:
+            cached = await self._credentials(name)
+            self._credential_cache[name] = cached
+            self.secrets.add(*cached.secrets())
+        return cached
+
+    # -- resources -----------------------------------------------------------------------------
+
+    async def resource(self, name: str) -> Any:
+        """Return the per-execution resource ``name``, opening it on first use."""
+        if name in self._resources:
+            return self._resources[name]
+        lock = self._resource_locks.setdefault(name, asyncio.Lock())
+        async with lock:
+            if name not in self._resources:
+                resource_type = self.plugins.resource_type(name)
+                self._resources[name] = await self._exit_stack.enter_async_context(
+                    resource_type.open(self)
+                )
+        return self._resources[name]
+
+    def has_resource(self, name: str) -> bool:
+        return name in self._resources
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    async def sleep(self, seconds: float) -> None:
+        """A pausable, cancellable sleep for a handler's own waits and polls."""
+        await self.controls.sleep(seconds)
+
+    async def wait_if_paused(self) -> None:
+        await self.controls.wait_if_paused()
+
+    @property
+    def is_paused(self) -> bool:
+        return self.controls.paused.is_set()
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def emit(self, event: Event) -> None:
+        await self._sink(event)
+
+    async def log(self, message: str, level: str = "info", step_id: str | None = None) -> None:
+        await self.emit(LogEvent(self.execution_id, level, self.secrets.redact(message), step_id))
+
+    async def emit_frame(self, data: bytes, mime_type: str = "image/jpeg") -> None:
+        """Send one live-view frame. Callers mask secrets in the image before they call this."""
+        await self.emit(ScreenshotFrameEvent(self.execution_id, data, mime_type))
+
+    async def add_artifact(
+        self,
+        name: str,
+        data: bytes | None = None,
+        *,
+        path: Path | None = None,
+        kind: str = "file",
+        content_type: str = "application/octet-stream",
+        step_id: str | None = None,
+    ) -> ArtifactEvent:
+        """Keep a file with the execution: pass ``data`` or the ``path`` of a file to move in."""
+        artifact_id = uuid.uuid4().hex
+        safe = _SAFE_NAME.sub("_", name).strip("._") or "artifact"
+        target = self.new_artifact_path(f"{artifact_id[:12]}-{safe}")
+        if data is not None:
+            await asyncio.to_thread(target.write_bytes, data)
+        elif path is not None:
+            await asyncio.to_thread(Path(path).replace, target)
+        else:
+            raise ToolboxError("add_artifact needs data or a path")
+        event = ArtifactEvent(
+            execution_id=self.execution_id,
+            artifact_id=artifact_id,
+            name=name,
+            kind=kind,
+            content_type=content_type,
+            path=target,
+            size=target.stat().st_size,
+            step_id=step_id,
+        )
+        await self.emit(event)
+        return event
+
+    def new_artifact_path(self, filename: str) -> Path:
+        """A path inside this execution's artifacts directory (created on demand)."""
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        return self.artifacts_dir / _SAFE_NAME.sub("_", filename)
+
+
+class StepContext:
+    """One step's view: the execution plus the step, with logs and artifacts tagged to it."""
+
+    def __init__(self, execution: ExecutionContext, step: Step, attempt: int = 1) -> None:
+        self.execution = execution
+        self.step = step
+        self.attempt = attempt
+
+    # Delegation keeps handlers short: ``ctx.gateway_url``, ``await ctx.sleep(1)``.
+    @property
+    def execution_id(self) -> str:
+        return self.execution.execution_id
+
+    @property
+    def step_id(self) -> str:
+        return self.step.id
+
+    @property
+    def gateway_url(self) -> str | None:
+        return self.execution.gateway_url
+
+    @property
+    def credential_name(self) -> str | None:
+        return self.execution.credential_name
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self.execution.options
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        return self.execution.variables
+
+    @property
+    def is_paused(self) -> bool:
+        return self.execution.is_paused
+
+    async def credential(self, name: str | None = None) -> Credential:
+        return await self.execution.credential(name)
+
+    async def resource(self, name: str) -> Any:
+        return await self.execution.resource(name)
+
+    async def sleep(self, seconds: float) -> None:
+        await self.execution.sleep(seconds)
+
+    async def wait_if_paused(self) -> None:
+        await self.execution.wait_if_paused()
+
+    async def log(self, message: str, level: str = "info") -> None:
+        await self.execution.log(message, level, self.step.id)
+
+    async def emit_frame(self, data: bytes, mime_type: str = "image/jpeg") -> None:
+        await self.execution.emit_frame(data, mime_type)
+
+    async def add_artifact(
+        self,
+        name: str,
+        data: bytes | None = None,
+        *,
+        path: Path | None = None,
+        kind: str = "file",
+        content_type: str = "application/octet-stream",
+    ) -> ArtifactEvent:
+        return await self.execution.add_artifact(
+            name, data, path=path, kind=kind, content_type=content_type, step_id=self.step.id
+        )
+
+    def new_artifact_path(self, filename: str) -> Path:
+        return self.execution.new_artifact_path(filename)
+
+    def mark_secret(self, *values: str | None) -> None:
+        """Redact these values from every event and output of the execution from now on."""
+        self.execution.secrets.add(*values)
+
+    def redact(self, value: Any) -> Any:
+        return self.execution.secrets.redact(value)
+
+
+def iter_secret_parameters(step_parameters: dict[str, Any], names: Iterable[str]) -> list[str]:
+    return [str(step_parameters[n]) for n in names if step_parameters.get(n)]
