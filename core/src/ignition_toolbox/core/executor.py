@@ -486,7 +486,10 @@ class Execution:
                     if step.on_failure == "abort":
                         break
         self._outputs[step.id] = output if output is not None else {}
-        result.status, result.output, result.error = status, output, error
+        # The record keeps redacted values; later templates still see the real output.
+        result.status = status
+        result.output = self.secrets.redact(output) if output is not None else None
+        result.error = self.secrets.redact(error) if error is not None else None
         result.completed_at = utcnow()
         await self._emit_step(result)
         return result

@@ -80,8 +80,14 @@ class PluginManager:
                     continue
                 try:
                     plugin = ep.load()
-                except Exception:
-                    log.exception("plugin %s failed to load; it is left out", ep.name)
+                except Exception as exc:
+                    log.warning(
+                        "plugin %s failed to load and is left out: %s: %s",
+                        ep.name,
+                        type(exc).__name__,
+                        exc,
+                    )
+                    log.debug("plugin %s load failure", ep.name, exc_info=True)
                     continue
                 dist = ep.dist
                 self._register(

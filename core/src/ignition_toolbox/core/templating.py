@@ -29,7 +29,14 @@ class TemplateError(ValidationError):
 
 
 class _Env(ImmutableSandboxedEnvironment):
-    pass
+    """Dots on a mapping read its keys only, so ``parameter.items`` is the parameter, never a method."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict):
+            if attribute in obj:
+                return obj[attribute]
+            return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
 
 
 _env = _Env(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
@@ -101,6 +108,10 @@ def render_string(text: str, context: dict[str, Any]) -> Any:
     if isinstance(value, Undefined):
         try:
             str(value)
+        except SecurityError:
+            raise TemplateError(
+                "template tried an operation the sandbox forbids", {"template": text}
+            ) from None
         except UndefinedError as exc:
             raise TemplateError(
                 f"cannot resolve '{text}': {_undefined_name(exc)}", {"template": text}
