@@ -51,7 +51,11 @@ async def wait_for_ready(
     interval: float = 2.0,
     stopwatch: Stopwatch | None = None,
 ) -> dict[str, Any]:
-    """Poll until the gateway is ready; ``StepTimeoutError`` naming the last state otherwise."""
+    """Poll until the gateway is ready; ``StepTimeoutError`` naming the last state otherwise.
+
+    Polls start at 0.25 s and double up to ``interval``, so a fast restart is seen at once while a
+    slow one is not hammered.
+    """
     watch = stopwatch or Stopwatch()
     call_timeout = max(1.0, min(client.timeout, interval * 5))
     attempts = 0
@@ -71,8 +75,9 @@ async def wait_for_ready(
                 f"(last state: {state})",
                 {"last_state": state, "states_seen": seen, "timeout_seconds": timeout},
             )
-        await sleep(interval)
-        watch.elapsed += interval
+        pause = min(interval, 0.25 * 2 ** (attempts - 1))
+        await sleep(pause)
+        watch.elapsed += pause
 
 
 async def wait_for_restart(
