@@ -44,7 +44,7 @@ def fingerprint() -> str:
 
 
 def ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs on whatever python3 is there
         sys.exit("dev: Python 3.11 or newer is needed")
     if not PYTHON.exists():
         say(f"creating {VENV.relative_to(ROOT)}")

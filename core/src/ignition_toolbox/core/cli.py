@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -111,10 +112,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 cancel_task.append(loop.create_task(execution.cancel()))
 
         for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # Windows
                 loop.add_signal_handler(sig, on_interrupt)
-            except (NotImplementedError, RuntimeError):  # Windows
-                pass
         return await execution.run()
 
     status = asyncio.run(main())

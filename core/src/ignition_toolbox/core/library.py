@@ -238,6 +238,7 @@ class PlaybookLibrary:
         relative = validate_relative_path(path)
         if self.writable is None:
             raise ValidationError("This library has no writable playbook folder")
+        self.writable.path.mkdir(parents=True, exist_ok=True)
         base = self.writable.path.resolve()
         target = base.joinpath(*relative.parts)
         parent = target.parent

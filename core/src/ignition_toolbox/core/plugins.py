@@ -110,8 +110,8 @@ class PluginManager:
     def _per_plugin(self, hook_name: str) -> list[tuple[str, list[Any]]]:
         """Call one hook on every plugin separately, so each contribution has a known owner."""
         results = []
-        for plugin in self._pm.get_plugins():
-            name = self._pm.get_name(plugin) or "?"
+        for name in self._dists:  # registration order: built-ins, entry points, extras
+            plugin = self._pm.get_plugin(name)
             impl = getattr(plugin, hook_name, None)
             if impl is None or not callable(impl):
                 continue
