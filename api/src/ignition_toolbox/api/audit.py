@@ -1,0 +1,51 @@
+"""Audit rows for every mutation and every authentication failure (SR-16)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from .models import AuditRecord
+
+log = logging.getLogger(__name__)
+
+
+async def record(
+    action: str,
+    *,
+    actor: str | None,
+    target: str | None = None,
+    outcome: str = "success",
+    ip: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Best effort: a failed audit write is logged but never turns a done action into an error."""
+    try:
+        await AuditRecord.create(
+            action=action,
+            actor=actor,
+            target=(target or "")[:255] or None,
+            outcome=outcome,
+            ip=ip,
+            details=details or {},
+        )
+    except Exception:
+        log.exception("could not write audit row for %s", action)
+
+
+def describe(row: AuditRecord) -> dict[str, Any]:
+    from .keys import iso
+
+    return {
+        "id": row.id,
+        "timestamp": iso(row.timestamp),
+        "actor": row.actor,
+        "action": row.action,
+        "target": row.target,
+        "outcome": row.outcome,
+        "ip": row.ip,
+        "details": row.details,
+    }
+
+
+__all__ = ["describe", "record"]

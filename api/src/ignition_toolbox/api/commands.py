@@ -1,0 +1,194 @@
+"""The ``itk`` subcommands this distribution adds: ``serve``, ``keys`` and ``credentials``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from .settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings.from_env(
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        data_dir=Path(args.data_dir) if getattr(args, "data_dir", None) else None,
+        database_url=getattr(args, "database_url", None),
+        playbooks_dir=Path(args.playbooks_dir) if getattr(args, "playbooks_dir", None) else None,
+        auth=True if getattr(args, "auth", False) else None,
+        max_concurrent=getattr(args, "max_concurrent", None),
+        secret_key_file=Path(args.secret_key_file)
+        if getattr(args, "secret_key_file", None)
+        else None,
+    )
+
+
+def _storage_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="data directory (default: ITK_DATA_DIR or per-user)")
+    parser.add_argument("--database-url", help="sqlite://PATH or postgres://... (ITK_DATABASE_URL)")
+    parser.add_argument("--secret-key-file", help="credential key file (ITK_SECRET_KEY_FILE)")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import serve
+
+    return serve(_settings(args))
+
+
+def _with_database(args: argparse.Namespace, body: Callable[[Settings], Awaitable[int]]) -> int:
+    from .database import DatabaseError, close_database, open_database
+
+    settings = _settings(args)
+
+    async def run() -> int:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            context = await open_database(settings.resolved_database_url)
+        except DatabaseError as exc:
+            print(f"itk: error: {exc}", file=sys.stderr)
+            return 1
+        try:
+            return await body(settings)
+        finally:
+            await close_database(context)
+
+    return asyncio.run(run())
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from ignition_toolbox.core import ToolboxError
+
+    from . import audit, keys
+
+    async def body(_settings: Settings) -> int:
+        try:
+            new = await keys.create_key(args.role, args.name, expires_in_days=args.expires_in_days)
+        except ToolboxError as exc:
+            print(f"itk: error: {exc.message}", file=sys.stderr)
+            return 2
+        await audit.record(
+            "key.created", actor="cli", target=new.record.id, details={"role": args.role}
+        )
+        info = keys.describe(new.record)
+        print(f"key_id: {info['key_id']}")
+        print(f"role: {info['role']}")
+        print(f"expires_at: {info['expires_at']}")
+        print("The key is shown once; store it now:")
+        print(new.raw, flush=True)
+        return 0
+
+    return _with_database(args, body)
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    from . import keys
+    from .models import ApiKeyRecord
+
+    async def body(_settings: Settings) -> int:
+        for record in await ApiKeyRecord.all().order_by("created_at"):
+            info = keys.describe(record)
+            state = "active" if info["active"] else ("revoked" if info["revoked"] else "expired")
+            print(
+                f"{info['key_id']}  {info['display_prefix']}…  {info['role']:8}  {state:7}  {info['name']}"
+            )
+        return 0
+
+    return _with_database(args, body)
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from . import audit
+    from .models import ApiKeyRecord
+
+    async def body(_settings: Settings) -> int:
+        updated = await ApiKeyRecord.filter(id=args.key_id, revoked_at=None).update(
+            revoked_at=datetime.now(UTC)
+        )
+        if not updated:
+            print(f"itk: error: no active key {args.key_id}", file=sys.stderr)
+            return 1
+        await audit.record("key.revoked", actor="cli", target=args.key_id)
+        print(f"revoked {args.key_id}")
+        return 0
+
+    return _with_database(args, body)
+
+
+def cmd_credentials_rotate(args: argparse.Namespace) -> int:
+    from . import audit
+    from .vault import VaultError, open_vault
+
+    async def body(settings: Settings) -> int:
+        try:
+            vault = await open_vault(
+                key_file=settings.resolved_secret_key_file,
+                env_value=settings.secret_key,
+                data_dir=settings.data_dir,
+            )
+            version = await vault.rotate()
+        except VaultError as exc:
+            print(f"itk: error: {exc}", file=sys.stderr)
+            return 1
+        await audit.record("credentials.key_rotated", actor="cli", details={"version": version})
+        print(f"credentials re-encrypted with key version {version}")
+        return 0
+
+    return _with_database(args, body)
+
+
+def cmd_credentials_list(args: argparse.Namespace) -> int:
+    from .models import CredentialRecord
+
+    async def body(_settings: Settings) -> int:
+        for record in await CredentialRecord.all().order_by("name"):
+            print(f"{record.name}  {record.username}  {record.gateway_url or '-'}")
+        return 0
+
+    return _with_database(args, body)
+
+
+def register(subparsers: Any) -> None:
+    serve = subparsers.add_parser("serve", help="run the REST API and WebSocket server")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1; ITK_HOST)")
+    serve.add_argument("--port", type=int, help="port, 0 for a free one (default 5000; ITK_PORT)")
+    serve.add_argument("--playbooks-dir", help="read-only playbook folder (ITK_PLAYBOOKS_DIR)")
+    serve.add_argument("--auth", action="store_true", help="require API keys even on loopback")
+    serve.add_argument(
+        "--max-concurrent", type=int, help="executions run at once (ITK_MAX_CONCURRENT)"
+    )
+    _storage_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    keys = subparsers.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key; the last output line is the key")
+    create.add_argument("--role", required=True, choices=["admin", "user", "executor", "readonly"])
+    create.add_argument("--name", required=True)
+    create.add_argument("--expires-in-days", type=int, default=None)
+    _storage_options(create)
+    create.set_defaults(func=cmd_keys_create)
+    listing = keys_sub.add_parser("list", help="list keys (never the keys themselves)")
+    _storage_options(listing)
+    listing.set_defaults(func=cmd_keys_list)
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by id")
+    revoke.add_argument("key_id")
+    _storage_options(revoke)
+    revoke.set_defaults(func=cmd_keys_revoke)
+
+    creds = subparsers.add_parser("credentials", help="manage the credential vault")
+    creds_sub = creds.add_subparsers(dest="credentials_command", required=True)
+    rotate = creds_sub.add_parser("rotate-key", help="re-encrypt every credential with a new key")
+    _storage_options(rotate)
+    rotate.set_defaults(func=cmd_credentials_rotate)
+    clist = creds_sub.add_parser("list", help="list credential names (never secrets)")
+    _storage_options(clist)
+    clist.set_defaults(func=cmd_credentials_list)
+
+
+__all__ = ["register"]

@@ -1,0 +1,581 @@
+"""The execution manager: a bounded queue drained by ``max_concurrent`` workers.
+
+Every state change is written to the database before it is acknowledged or broadcast (SR-13), so a
+client never hears of an execution or a completed step that a ``kill -9`` could lose. At start-up,
+executions a crash left active are swept to ``interrupted``; nothing resumes by itself (SR-14).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import shutil
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ignition_toolbox.core import (
+    TERMINAL,
+    ArtifactEvent,
+    Execution,
+    ExecutionNotFoundError,
+    ExecutionStateEvent,
+    InvalidTransitionError,
+    LogEvent,
+    PlaybookLibrary,
+    PluginManager,
+    RateLimitedError,
+    ScreenshotFrameEvent,
+    StepResultEvent,
+    ToolboxError,
+    ValidationError,
+)
+from ignition_toolbox.core.events import Event
+
+from . import credentials
+from .broadcast import Hub
+from .keys import iso
+from .models import ArtifactRecord, CredentialRecord, ExecutionRecord, StepResultRecord
+from .vault import Vault
+
+log = logging.getLogger(__name__)
+
+ACTIVE = ("pending", "running", "paused")
+STATUSES = frozenset({*ACTIVE, *TERMINAL})
+CONTROL_ACTIONS = ("pause", "resume", "skip", "cancel")
+MAX_PARAMETERS = 200
+MAX_PARAMETER_BYTES = 64 * 1024
+SERVER_RESTART_ERROR = {
+    "code": "internal_error",
+    "reason": "server_restart",
+    "message": "The server stopped while this execution was active",
+}
+SECRET_PLACEHOLDER = "$encrypted$"
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    playbook_path: str
+    parameters: dict[str, Any]
+    gateway_url: str | None
+    credential_name: str | None
+    debug_mode: bool
+
+    @classmethod
+    def parse(cls, body: Any) -> StartRequest:
+        if not isinstance(body, dict):
+            raise ValidationError("Request body must be a JSON object")
+        allowed = {"playbook_path", "parameters", "gateway_url", "credential_name", "debug_mode"}
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise ValidationError(
+                f"Unknown field(s): {', '.join(unknown[:20])}", {"fields": unknown[:20]}
+            )
+        path = body.get("playbook_path")
+        if not isinstance(path, str) or not path:
+            raise ValidationError("playbook_path is required", {"field": "playbook_path"})
+        parameters = body.get("parameters") or {}
+        if not isinstance(parameters, dict):
+            raise ValidationError("parameters must be an object", {"field": "parameters"})
+        if len(parameters) > MAX_PARAMETERS:
+            raise ValidationError(
+                f"At most {MAX_PARAMETERS} parameters",
+                {"field": "parameters", "limit": MAX_PARAMETERS},
+            )
+        try:
+            size = len(json.dumps(parameters))
+        except (TypeError, ValueError, RecursionError):
+            raise ValidationError(
+                "parameters are not valid JSON values", {"field": "parameters"}
+            ) from None
+        if size > MAX_PARAMETER_BYTES:
+            raise ValidationError(
+                f"parameters are larger than {MAX_PARAMETER_BYTES} bytes",
+                {"field": "parameters", "limit_bytes": MAX_PARAMETER_BYTES},
+            )
+        gateway_url = credentials.check_gateway_url(body.get("gateway_url"))
+        credential_name = body.get("credential_name")
+        if credential_name in (None, ""):
+            credential_name = None
+        else:
+            credential_name = credentials.check_name(credential_name)
+        debug = body.get("debug_mode", False)
+        if not isinstance(debug, bool):
+            raise ValidationError("debug_mode must be a boolean", {"field": "debug_mode"})
+        return cls(path, parameters, gateway_url, credential_name, debug)
+
+    def fingerprint(self) -> str:
+        data = json.dumps(self.__dict__, sort_keys=True, default=str)
+        return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def step_view(row: StepResultRecord) -> dict[str, Any]:
+    return {
+        "step_index": row.step_index,
+        "step_id": row.step_id,
+        "step_name": row.step_name,
+        "step_type": row.step_type,
+        "status": row.status,
+        "started_at": iso(row.started_at),
+        "completed_at": iso(row.completed_at),
+        "output": row.output,
+        "error": row.error,
+        "attempts": row.attempts,
+    }
+
+
+def summary_view(record: ExecutionRecord) -> dict[str, Any]:
+    return {
+        "execution_id": record.id,
+        "playbook_name": record.playbook_name,
+        "playbook_path": record.playbook_path,
+        "status": record.status,
+        "started_at": iso(record.started_at or record.created_at),
+        "completed_at": iso(record.completed_at),
+        "current_step_index": record.current_step_index,
+        "total_steps": record.total_steps,
+        "credential": record.credential_name,
+        "gateway_url": record.gateway_url,
+        "debug_mode": record.debug_mode,
+        "error": record.error,
+    }
+
+
+async def detail_view(record: ExecutionRecord) -> dict[str, Any]:
+    steps = await StepResultRecord.filter(execution_id=record.id).order_by("step_index")
+    return {
+        **summary_view(record),
+        "parameters": record.parameters,
+        "step_results": [step_view(s) for s in steps],
+    }
+
+
+class ExecutionManager:
+    def __init__(
+        self,
+        *,
+        plugins: PluginManager,
+        library: PlaybookLibrary,
+        hub: Hub,
+        vault: Vault,
+        artifacts_root: Path,
+        max_concurrent: int,
+        max_queued: int,
+    ) -> None:
+        self.plugins = plugins
+        self.library = library
+        self.hub = hub
+        self.vault = vault
+        self.artifacts_root = artifacts_root
+        self.max_concurrent = max(1, max_concurrent)
+        self._queue: asyncio.Queue[Execution] = asyncio.Queue(maxsize=max_queued)
+        self._live: dict[str, Execution] = {}
+        self._dequeued: set[str] = set()
+        self._last_step: dict[str, dict[str, Any]] = {}
+        self._workers: list[asyncio.Task[None]] = []
+        self._submit_lock = asyncio.Lock()
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> int:
+        swept = await self.sweep()
+        self._workers = [
+            asyncio.create_task(self._worker(), name=f"itk-worker-{n}")
+            for n in range(self.max_concurrent)
+        ]
+        return swept
+
+    @staticmethod
+    async def sweep() -> int:
+        """Executions a crash left active become ``interrupted`` with their in-flight step."""
+        ids = await ExecutionRecord.filter(status__in=ACTIVE).values_list("id", flat=True)
+        if not ids:
+            return 0
+        now = _now()
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            await StepResultRecord.filter(
+                execution_id__in=chunk, status__in=("running", "pending")
+            ).update(status="interrupted", completed_at=now)
+            await ExecutionRecord.filter(id__in=chunk, status__in=ACTIVE).update(
+                status="interrupted", error=SERVER_RESTART_ERROR, completed_at=now
+            )
+        log.warning("marked %d execution(s) interrupted after an unclean stop", len(ids))
+        return len(ids)
+
+    async def shutdown(self, timeout: float) -> None:
+        """Cancel everything; runs end ``cancelled``. Whatever outlives ``timeout`` is swept later."""
+        for execution_id, execution in list(self._live.items()):
+            try:
+                await self._cancel(execution_id, execution)
+            except ToolboxError:
+                pass
+            except Exception:
+                log.exception("cancel during shutdown failed for %s", execution_id)
+        if self._live:
+            deadline = asyncio.get_running_loop().time() + timeout
+            while self._live and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+
+    @property
+    def active_count(self) -> int:
+        return len(self._live)
+
+    # -- starting ------------------------------------------------------------------------------
+
+    async def submit(
+        self, request: StartRequest, *, created_by: str | None, idempotency_key: str | None
+    ) -> tuple[ExecutionRecord, bool]:
+        """Persist a ``pending`` row, then queue. Returns (row, created)."""
+        scoped_key = f"{created_by or 'local'}:{idempotency_key}" if idempotency_key else None
+        fingerprint = request.fingerprint()
+        if scoped_key is not None:
+            existing = await ExecutionRecord.get_or_none(idempotency_key=scoped_key)
+            if existing is not None:
+                return self._same_request(existing, fingerprint), False
+
+        playbook = await asyncio.to_thread(self.library.load, request.playbook_path, self.plugins)
+        gateway_url = request.gateway_url
+        if request.credential_name:
+            stored = await CredentialRecord.get_or_none(name=request.credential_name)
+            if stored is None:
+                from ignition_toolbox.core import CredentialNotFoundError
+
+                raise CredentialNotFoundError(
+                    f"Credential '{request.credential_name}' not found",
+                    {"name": request.credential_name},
+                )
+            if gateway_url is None:
+                gateway_url = stored.gateway_url
+            elif stored.gateway_url and credentials.origin(gateway_url) != credentials.origin(
+                stored.gateway_url
+            ):
+                raise ValidationError(
+                    f"gateway_url is not the gateway credential '{stored.name}' is bound to",
+                    {"field": "gateway_url", "credential": stored.name},
+                )
+        execution_id = str(uuid.uuid4())
+        execution = Execution(
+            playbook,
+            plugins=self.plugins,
+            parameters=request.parameters,
+            sink=self._sink,
+            execution_id=execution_id,
+            gateway_url=gateway_url,
+            credential_name=request.credential_name,
+            credentials=credentials.resolver(self.vault),
+            debug=request.debug_mode,
+            artifacts_dir=self.artifacts_root / execution_id,
+            library=self.library,
+        )
+        stored_parameters = {
+            p.name: SECRET_PLACEHOLDER
+            if p.secret and execution.parameters.get(p.name) is not None
+            else execution.parameters.get(p.name)
+            for p in playbook.parameters
+        }
+        async with self._submit_lock:
+            if self._queue.full():
+                raise RateLimitedError(
+                    "Too many executions are waiting; try again later", retry_after=5
+                )
+            from tortoise.exceptions import IntegrityError
+
+            try:
+                record = await ExecutionRecord.create(
+                    id=execution_id,
+                    playbook_path=playbook.source,
+                    playbook_name=playbook.name,
+                    playbook_hash=playbook.content_hash,
+                    status="pending",
+                    parameters=stored_parameters,
+                    gateway_url=gateway_url,
+                    credential_name=request.credential_name,
+                    debug_mode=request.debug_mode,
+                    total_steps=len(playbook.steps),
+                    created_by=created_by,
+                    idempotency_key=scoped_key,
+                    request_hash=fingerprint if scoped_key else None,
+                    started_at=_now(),
+                )
+            except IntegrityError:
+                existing = await ExecutionRecord.get_or_none(idempotency_key=scoped_key)
+                if existing is None:
+                    raise
+                return self._same_request(existing, fingerprint), False
+            self._live[execution_id] = execution
+            self._queue.put_nowait(execution)
+        self.hub.publish(execution_id, self._update(record.id, "pending", 0))
+        return record, True
+
+    @staticmethod
+    def _same_request(existing: ExecutionRecord, fingerprint: str) -> ExecutionRecord:
+        if existing.request_hash != fingerprint:
+            raise ValidationError(
+                "Idempotency-Key was already used with a different request",
+                {"header": "Idempotency-Key"},
+            )
+        return existing
+
+    # -- control -------------------------------------------------------------------------------
+
+    async def control(self, execution_id: str, action: str) -> None:
+        execution = self._live.get(execution_id)
+        if execution is None:
+            record = await ExecutionRecord.get_or_none(id=execution_id)
+            if record is None:
+                raise ExecutionNotFoundError(
+                    f"Execution '{execution_id}' not found", {"execution_id": execution_id}
+                )
+            raise InvalidTransitionError(
+                f"Cannot {action} an execution that is {record.status}",
+                {"status": record.status, "execution_id": execution_id},
+            )
+        if action == "cancel":
+            await self._cancel(execution_id, execution)
+        elif action == "pause":
+            await execution.pause()
+        elif action == "resume":
+            await execution.resume()
+        elif action == "skip":
+            await execution.skip()
+        else:
+            raise ValidationError(f"Unknown action '{action}'")
+
+    async def _cancel(self, execution_id: str, execution: Execution) -> None:
+        queued = execution_id not in self._dequeued
+        already = execution.controls.cancelled
+        await execution.cancel()
+        if queued and not already:
+            # Never picked up by a worker: no executor will report the end, so record it here.
+            execution.status = "cancelled"
+            await ExecutionRecord.filter(id=execution_id).update(
+                status="cancelled", completed_at=_now()
+            )
+            self._live.pop(execution_id, None)
+            self.hub.publish(
+                execution_id,
+                self._update(execution_id, "cancelled", execution.current_step_index),
+            )
+
+    async def delete(self, execution_id: str) -> int:
+        record = await self.get_record(execution_id)
+        if record.status not in TERMINAL or execution_id in self._live:
+            raise ValidationError(
+                "Execution is still active; cancel it first",
+                {"status": record.status, "execution_id": execution_id},
+            )
+        screenshots = await ArtifactRecord.filter(
+            execution_id=execution_id, kind="screenshot"
+        ).count()
+        await record.delete()
+        directory = self.artifacts_root / execution_id
+        if directory.is_dir():
+            await asyncio.to_thread(shutil.rmtree, directory, True)
+        self._last_step.pop(execution_id, None)
+        return screenshots
+
+    @staticmethod
+    async def get_record(execution_id: str) -> ExecutionRecord:
+        record = await ExecutionRecord.get_or_none(id=execution_id)
+        if record is None:
+            raise ExecutionNotFoundError(
+                f"Execution '{execution_id}' not found", {"execution_id": execution_id}
+            )
+        return record
+
+    # -- running -------------------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        while True:
+            execution = await self._queue.get()
+            execution_id = execution.execution_id
+            try:
+                if execution.controls.cancelled and execution.status == "cancelled":
+                    continue
+                self._dequeued.add(execution_id)
+                await execution.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("execution %s ended with an error outside the executor", execution_id)
+                await self._mark_failed(execution_id)
+            finally:
+                self._live.pop(execution_id, None)
+                self._dequeued.discard(execution_id)
+                self._last_step.pop(execution_id, None)
+                self._queue.task_done()
+
+    async def _mark_failed(self, execution_id: str) -> None:
+        try:
+            await ExecutionRecord.filter(id=execution_id, status__in=ACTIVE).update(
+                status="failed",
+                error={"code": "internal_error", "message": "Internal server error"},
+                completed_at=_now(),
+            )
+            self.hub.publish(execution_id, self._update(execution_id, "failed", 0))
+        except Exception:
+            log.exception("could not mark execution %s failed", execution_id)
+
+    def _update(
+        self, execution_id: str, status: str, index: int, extra: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "execution_id": execution_id,
+            "status": status,
+            "current_step_index": index,
+        }
+        if extra:
+            data.update(extra)
+        step = self._last_step.get(execution_id)
+        if step is not None:
+            data["step_result"] = step
+        return {"type": "execution_update", "data": data}
+
+    async def _sink(self, event: Event) -> None:
+        """Persist, then broadcast. A failed write propagates so the executor fails the run."""
+        if isinstance(event, ExecutionStateEvent):
+            values: dict[str, Any] = {
+                "status": event.status,
+                "current_step_index": event.current_step_index,
+                "total_steps": event.total_steps,
+            }
+            if event.status in TERMINAL:
+                values["completed_at"] = event.timestamp
+                values["error"] = event.error
+            elif event.error is not None:
+                values["error"] = event.error
+            await ExecutionRecord.filter(id=event.execution_id).update(**values)
+            self.hub.publish(
+                event.execution_id,
+                self._update(
+                    event.execution_id,
+                    event.status,
+                    event.current_step_index,
+                    {
+                        "total_steps": event.total_steps,
+                        "playbook_name": event.playbook_name,
+                        "error": event.error,
+                    },
+                ),
+            )
+        elif isinstance(event, StepResultEvent):
+            values = {
+                "step_id": event.step_id,
+                "step_name": event.step_name,
+                "step_type": event.step_type,
+                "status": event.status,
+                "started_at": event.started_at,
+                "completed_at": event.completed_at,
+                "output": event.output,
+                "error": event.error,
+                "attempts": event.attempts,
+            }
+            updated = await StepResultRecord.filter(
+                execution_id=event.execution_id, step_index=event.step_index
+            ).update(**values)
+            if not updated:
+                await StepResultRecord.create(
+                    execution_id=event.execution_id, step_index=event.step_index, **values
+                )
+            await ExecutionRecord.filter(id=event.execution_id).update(
+                current_step_index=event.step_index
+            )
+            self._last_step[event.execution_id] = {
+                "step_index": event.step_index,
+                "step_id": event.step_id,
+                "step_name": event.step_name,
+                "step_type": event.step_type,
+                "status": event.status,
+                "started_at": iso(event.started_at),
+                "completed_at": iso(event.completed_at),
+                "error": event.error,
+                "attempts": event.attempts,
+            }
+            execution = self._live.get(event.execution_id)
+            self.hub.publish(
+                event.execution_id,
+                self._update(
+                    event.execution_id,
+                    execution.status if execution else "running",
+                    event.step_index,
+                ),
+            )
+        elif isinstance(event, ScreenshotFrameEvent):
+            if self.hub.wants_frames(event.execution_id):
+                self.hub.publish_frame(
+                    event.execution_id,
+                    {
+                        "type": "screenshot_frame",
+                        "data": {
+                            "execution_id": event.execution_id,
+                            "frame": event.data_url(),
+                            "timestamp": event.timestamp,
+                        },
+                    },
+                )
+        elif isinstance(event, ArtifactEvent):
+            await ArtifactRecord.create(
+                id=event.artifact_id,
+                execution_id=event.execution_id,
+                name=event.name[:255],
+                kind=event.kind[:32],
+                content_type=event.content_type[:128],
+                filename=event.path.name,
+                size=event.size,
+                step_id=event.step_id,
+            )
+            self.hub.publish(
+                event.execution_id,
+                {
+                    "type": "artifact",
+                    "data": {
+                        "execution_id": event.execution_id,
+                        "artifact_id": event.artifact_id,
+                        "name": event.name,
+                        "kind": event.kind,
+                        "content_type": event.content_type,
+                        "size": event.size,
+                        "step_id": event.step_id,
+                    },
+                },
+            )
+        elif isinstance(event, LogEvent):
+            self.hub.publish(
+                event.execution_id,
+                {
+                    "type": "execution_log",
+                    "data": {
+                        "execution_id": event.execution_id,
+                        "level": event.level,
+                        "message": event.message,
+                        "step_id": event.step_id,
+                        "timestamp": iso(event.timestamp),
+                    },
+                },
+            )
+
+
+__all__ = [
+    "ACTIVE",
+    "CONTROL_ACTIONS",
+    "SERVER_RESTART_ERROR",
+    "STATUSES",
+    "ExecutionManager",
+    "StartRequest",
+    "detail_view",
+    "step_view",
+    "summary_view",
+]

@@ -1,0 +1,1 @@
+"""Tortoise migrations of the ``itk`` app; generated with ``tortoise makemigrations``."""

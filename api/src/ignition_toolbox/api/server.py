@@ -1,0 +1,99 @@
+"""Serving the app on Hypercorn: a pre-bound socket (so ``--port 0`` can report its port), the
+``itk: listening on`` line an Electron shell waits for, and a SIGTERM that stops runs cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+
+from hypercorn.asyncio.run import worker_serve
+from hypercorn.config import Config, Sockets
+from hypercorn.utils import wrap_app
+
+from . import logs
+from .app import create_app, startup_error, stop_activity
+from .settings import Settings, is_loopback
+
+log = logging.getLogger(__name__)
+
+
+def hypercorn_config(settings: Settings) -> Config:
+    config = Config()
+    config.include_server_header = False
+    config.accesslog = None
+    config.graceful_timeout = settings.graceful_timeout + 3
+    config.websocket_max_message_size = 64 * 1024
+    config.websocket_ping_interval = 20
+    config.h11_max_incomplete_size = 64 * 1024
+    config.keep_alive_timeout = 5
+    config.read_timeout = 30
+    return config
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.create_server((host.strip("[]"), port), family=family, backlog=1024)
+    sock.set_inheritable(False)
+    return sock
+
+
+def display_url(host: str, port: int) -> str:
+    shown = f"[{host.strip('[]')}]" if ":" in host.strip("[]") else host
+    return f"http://{shown}:{port}"
+
+
+async def serve_async(settings: Settings) -> int:
+    app = create_app(settings)
+    sock = _bind(settings.host, settings.port)
+    port = sock.getsockname()[1]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for name in ("SIGTERM", "SIGINT"):
+        if hasattr(signal, name):
+            try:
+                loop.add_signal_handler(getattr(signal, name), stop.set)
+            except NotImplementedError:  # Windows
+                signal.signal(getattr(signal, name), lambda *_: stop.set())
+
+    async def shutdown_trigger() -> None:
+        # Hypercorn awaits this only once the listening servers exist, so the port is live now.
+        print(f"itk: listening on {display_url(settings.host, port)}", flush=True)
+        await stop.wait()
+        await stop_activity(app)
+
+    try:
+        await worker_serve(
+            wrap_app(app, 0, "asgi"),
+            hypercorn_config(settings),
+            sockets=Sockets([], [sock], []),
+            shutdown_trigger=shutdown_trigger,
+        )
+    except Exception as exc:
+        reason = startup_error(app) or f"{type(exc).__name__}"
+        print(f"itk: error: {reason}", file=sys.stderr, flush=True)
+        return 1
+    finally:
+        sock.close()
+    reason = startup_error(app)
+    if reason:
+        print(f"itk: error: {reason}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+def serve(settings: Settings) -> int:
+    if not settings.auth and not is_loopback(settings.host):
+        print(
+            f"itk: error: refusing to listen on {settings.host} without --auth "
+            "(only loopback addresses may run without API keys)",
+            file=sys.stderr,
+        )
+        return 2
+    logs.install()
+    return asyncio.run(serve_async(settings))
+
+
+__all__ = ["display_url", "hypercorn_config", "serve", "serve_async"]
