@@ -9,6 +9,7 @@ as "restarting" rather than as a failure of the call.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import re
@@ -149,8 +150,11 @@ class GatewayClient:
     ) -> httpx.Response:
         limit = self.timeout if timeout is None else timeout
         try:
-            return await self._http.request(method, path, timeout=limit, **kwargs)
-        except httpx.TimeoutException as exc:
+            # httpx times each phase (connect, read...) separately; the outer deadline bounds the
+            # whole call, and also applies to transports that ignore timeouts (ASGI, mocks).
+            async with asyncio.timeout(limit):
+                return await self._http.request(method, path, timeout=limit, **kwargs)
+        except (httpx.TimeoutException, TimeoutError) as exc:
             raise StepTimeoutError(
                 f"Gateway {self.base_url} did not answer {method} {path} within {limit:g} s",
                 {"method": method, "path": path, "timeout_seconds": limit},

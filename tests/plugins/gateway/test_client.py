@@ -1,0 +1,187 @@
+"""The gateway client against the in-process simulator: auth, errors, restarts, timeouts, sessions."""
+
+from __future__ import annotations
+
+import ssl
+
+import httpx
+import pytest
+from ignition_toolbox.core import StepTimeoutError
+from ignition_toolbox.gateway.client import GatewayClient, gateway_message, parse_gwinfo, tls_verify
+from ignition_toolbox.gateway.errors import (
+    GatewayAuthError,
+    GatewayError,
+    GatewayNotFoundError,
+    GatewayRestartingError,
+    GatewayUnreachableError,
+)
+from ignition_toolbox.gateway.sim import SimClock, SimGateway, apply_faults, create_app, make_modl
+
+from .conftest import TOKEN
+
+
+def client_for(gw: SimGateway, **kwargs) -> GatewayClient:
+    kwargs.setdefault("api_token", TOKEN)
+    return GatewayClient("http://sim", transport=httpx.ASGITransport(app=create_app(gw)), **kwargs)
+
+
+async def test_info_and_gwinfo(gw: SimGateway) -> None:
+    async with client_for(gw) as client:
+        assert (await client.gateway_info())["name"] == "Ignition-sim"
+        assert (await client.gwinfo())["Version"] == "8.3.6"
+        assert (await client.status_ping()) == {"state": "RUNNING"}
+
+
+def test_parse_gwinfo() -> None:
+    parsed = parse_gwinfo("ContextStatus=RUNNING;Version=8.3.6;OS=Linux;")
+    assert parsed == {"ContextStatus": "RUNNING", "Version": "8.3.6", "OS": "Linux"}
+
+
+async def test_bare_secret_refused_before_sending(gw: SimGateway) -> None:
+    async with client_for(gw, api_token="sim-secret", credential_name="plant") as client:
+        with pytest.raises(GatewayAuthError, match="must be 'name:secret'") as err:
+            await client.gateway_info()
+    assert err.value.code == "validation_error"
+    assert "sim-secret" not in err.value.message
+
+
+async def test_wrong_token_says_what_to_check(gw: SimGateway) -> None:
+    async with client_for(gw, api_token="itk:wrong") as client:
+        with pytest.raises(GatewayAuthError) as err:
+            await client.gateway_info()
+    assert err.value.status == 401 and err.value.code == "unauthorized"
+    assert "rejected API token 'itk'" in err.value.message
+    assert "wrong" not in err.value.message
+
+
+async def test_missing_level_is_403_with_advice(gw: SimGateway) -> None:
+    gw.add_token("reader", "r-secret", ["ReadOnly"])
+    async with client_for(gw, api_token="reader:r-secret") as client:
+        await client.gateway_info()
+        with pytest.raises(GatewayAuthError, match="Gateway Write permission") as err:
+            await client.restart()
+    assert err.value.code == "permission_denied" and err.value.status == 403
+
+
+async def test_html_error_body_becomes_message(gw: SimGateway) -> None:
+    async with client_for(gw) as client:
+        with pytest.raises(GatewayError) as err:
+            await client.install_module("com.nothing")
+    assert "No uploaded module with id com.nothing" in err.value.message
+    assert "<html" not in err.value.message
+
+
+def test_gateway_message_reads_jetty_and_json() -> None:
+    from ignition_toolbox.gateway.sim.html import jetty_error
+
+    html = httpx.Response(400, text=jetty_error(400, "/x", "bad &amp; worse"),
+                          headers={"content-type": "text/html"})
+    assert gateway_message(html) == "bad &amp; worse"
+    js = httpx.Response(400, json={"message": "nope"})
+    assert gateway_message(js) == "nope"
+
+
+async def test_503_during_restart_is_restarting(gw: SimGateway, clock: SimClock) -> None:
+    async with client_for(gw) as client:
+        await client.restart()
+        clock.advance(10)
+        with pytest.raises(GatewayRestartingError, match="restarting") as err:
+            await client.modules()
+        assert (await client.status_ping()) == {"state": "STARTING"}
+    assert err.value.details["reason"] == "restarting"
+
+
+async def test_refused_connection_is_unreachable(gw: SimGateway) -> None:
+    apply_faults(gw, {"drop_seconds": 60})
+    async with client_for(gw) as client:
+        with pytest.raises(GatewayUnreachableError, match="Cannot reach gateway"):
+            await client.status_ping()
+
+
+async def test_slow_gateway_times_out_as_timeout_error() -> None:
+    gw = SimGateway()
+    apply_faults(gw, {"slow_seconds": 2})
+    async with client_for(gw, timeout=0.2) as client:
+        with pytest.raises(StepTimeoutError) as err:
+            await client.status_ping()
+    assert err.value.code == "timeout_error"
+    assert "did not answer GET /StatusPing within 0.2 s" in err.value.message
+
+
+async def test_81_gateway_has_no_rest_api() -> None:
+    gw = SimGateway(version="8.1.44", clock=SimClock.manual())
+    async with client_for(gw) as client:
+        with pytest.raises(GatewayNotFoundError, match=r"8\.1 gateway has no /data/api/v1"):
+            await client.gateway_info()
+
+
+@pytest.mark.parametrize("mode", ["both", "query", "body"])
+async def test_uninstall_works_whichever_shape_the_gateway_reads(gw: SimGateway, mode: str) -> None:
+    gw.options.uninstall_accepts = mode
+    async with client_for(gw) as client:
+        verdict = await client.uninstall_module("com.inductiveautomation.webdev")
+    assert verdict["success"] is True
+
+
+async def test_accept_twice_is_not_an_error(gw: SimGateway) -> None:
+    async with client_for(gw) as client:
+        await client.upload_module(make_modl(signed=True, eula=True), "m.modl")
+        assert await client.accept_certificate("com.example.sim") is True
+        assert await client.accept_certificate("com.example.sim") is False
+        assert await client.accept_eula("com.example.sim") is True
+        assert await client.accept_eula("com.example.sim") is False
+
+
+async def test_session_login_and_relogin_after_restart(gw: SimGateway, clock: SimClock) -> None:
+    gw.expire_trial()
+    async with client_for(gw, username="admin", password="password") as client:
+        assert (await client.reset_trial())["trialSecondsLeft"] == 7200
+        gw.restart()
+        clock.advance(40)
+        gw.expire_trial()
+        assert (await client.reset_trial())["trialSecondsLeft"] == 7200
+    assert gw.trial_resets == 2
+
+
+async def test_session_login_wrong_password(gw: SimGateway) -> None:
+    async with client_for(gw, username="admin", password="nope") as client:
+        with pytest.raises(GatewayAuthError, match="wrong username or password"):
+            await client.login()
+
+
+async def test_session_needs_username(gw: SimGateway) -> None:
+    async with client_for(gw, credential_name="plant") as client:
+        with pytest.raises(GatewayAuthError, match="give credential 'plant' a username"):
+            await client.reset_trial()
+
+
+async def test_csrf_rotation_is_handled_by_relogin(gw: SimGateway) -> None:
+    gw.expire_trial()
+    async with client_for(gw, username="admin", password="password") as client:
+        await client.login()
+        gw.sessions.clear()
+        assert (await client.reset_trial())["expired"] is False
+
+
+@pytest.mark.parametrize("url", ["ftp://gw", "file:///etc/passwd", "gw:8088", ""])
+def test_only_http_urls(url: str) -> None:
+    with pytest.raises(GatewayError, match="not an http"):
+        GatewayClient(url)
+
+
+def test_tls_verification_is_on_by_default(tmp_path) -> None:
+    assert tls_verify() is True
+    assert tls_verify(False) is False
+    with pytest.raises(ssl.SSLError):
+        tls_verify(ca_cert="-----BEGIN CERTIFICATE-----\nnot a cert\n-----END CERTIFICATE-----")
+
+
+def test_path_must_be_relative(gw: SimGateway) -> None:
+    import asyncio
+
+    async def go() -> None:
+        async with client_for(gw) as client:
+            with pytest.raises(GatewayError, match="must start with a single"):
+                await client.request("GET", "//evil.example/x")
+
+    asyncio.run(go())
