@@ -12,7 +12,7 @@ from typing import Any
 from .settings import Settings
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace) -> Settings:
     return Settings.from_env(
         host=getattr(args, "host", None),
         port=getattr(args, "port", None),
@@ -36,13 +36,13 @@ def _storage_options(parser: argparse.ArgumentParser) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import serve
 
-    return serve(_settings(args))
+    return serve(settings_from_args(args))
 
 
 def _with_database(args: argparse.Namespace, body: Callable[[Settings], Awaitable[int]]) -> int:
     from .database import DatabaseError, close_database, open_database
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
 
     async def run() -> int:
         settings.data_dir.mkdir(parents=True, exist_ok=True)

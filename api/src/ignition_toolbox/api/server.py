@@ -12,6 +12,7 @@ import sys
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
 from hypercorn.utils import wrap_app
+from ignition_toolbox.core import PluginManager
 
 from . import logs
 from .app import create_app, startup_error, stop_activity
@@ -45,8 +46,8 @@ def display_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-async def serve_async(settings: Settings) -> int:
-    app = create_app(settings)
+async def serve_async(settings: Settings, plugins: PluginManager | None = None) -> int:
+    app = create_app(settings, plugins=plugins)
     sock = _bind(settings.host, settings.port)
     port = sock.getsockname()[1]
     stop = asyncio.Event()
@@ -84,7 +85,7 @@ async def serve_async(settings: Settings) -> int:
     return 0
 
 
-def serve(settings: Settings) -> int:
+def serve(settings: Settings, plugins: PluginManager | None = None) -> int:
     if not settings.auth and not is_loopback(settings.host):
         print(
             f"itk: error: refusing to listen on {settings.host} without --auth "
@@ -93,7 +94,7 @@ def serve(settings: Settings) -> int:
         )
         return 2
     logs.install()
-    return asyncio.run(serve_async(settings))
+    return asyncio.run(serve_async(settings, plugins))
 
 
 __all__ = ["display_url", "hypercorn_config", "serve", "serve_async"]
