@@ -54,5 +54,5 @@ def test_a_plugin_can_be_disabled_by_name(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_invalid_step_names_are_refused_at_declaration() -> None:
-    with pytest.raises(ValueError, match="domain.action"):
+    with pytest.raises(ValueError, match=r"domain\.action"):
         StepType("NoDomain", "bad", _noop)
