@@ -7,7 +7,9 @@ Two mechanisms, because a screencast cannot use Playwright's ``mask`` option:
   opaque box per masked element, repositioned in a ``requestAnimationFrame`` callback. Those
   callbacks run after layout changes and before paint, so a frame never shows a masked element
   without its box. The overlay sits on ``<html>`` (not ``<body>``), takes no pointer events and is
-  invisible to page scripts and Playwright selectors (closed shadow root).
+  invisible to page scripts and Playwright selectors (closed shadow root). It stays in place while
+  a stored screenshot is taken: the screencast keeps running then, and hiding the overlay for
+  Playwright's own mask would leak a frame.
 
 Masked elements: password inputs, anything marked ``data-secret`` and the CSS selectors a playbook
 lists in ``mask_selectors``. The live view runs in the page, so those selectors must be CSS; a
@@ -30,10 +32,6 @@ DEFAULT_MASK_SELECTORS: tuple[str, ...] = ('input[type="password" i]', "[data-se
 
 OVERLAY_TAG = "itk-mask"
 
-# Hides the live-view overlay while Playwright takes a stored screenshot (its own mask is exact
-# there, while fixed-position boxes would be misplaced on a full-page capture).
-SCREENSHOT_STYLE = f"{OVERLAY_TAG} {{ display: none !important; }}"
-
 _OVERLAY_JS = """
 (config) => {
   const existing = window.__itkMask;
@@ -44,8 +42,9 @@ _OVERLAY_JS = """
     const parent = document.documentElement;
     if (!parent) return false;
     const host = document.createElement('__TAG__');
-    host.style.cssText = 'all:initial;display:block;position:fixed;left:0;top:0;width:0;height:0;'
-      + 'overflow:visible;pointer-events:none;z-index:2147483647;';
+    host.style.cssText = 'display:block;position:fixed;left:0;top:0;width:0;height:0;margin:0;'
+      + 'padding:0;border:0;overflow:visible;pointer-events:none;z-index:2147483647;'
+      + 'transform:none;filter:none;contain:none;opacity:1;visibility:visible;';
     state.root = host.attachShadow({ mode: 'closed' });
     state.boxes = [];
     parent.appendChild(host);
@@ -137,4 +136,4 @@ class Masker:
         return [page.locator(selector) for selector in self.selectors]
 
 
-__all__ = ["DEFAULT_MASK_SELECTORS", "OVERLAY_TAG", "SCREENSHOT_STYLE", "Masker"]
+__all__ = ["DEFAULT_MASK_SELECTORS", "OVERLAY_TAG", "Masker"]

@@ -23,7 +23,7 @@ from ignition_toolbox.core import ExecutionContext, StepFailedError
 
 from . import launcher
 from .liveview import LiveView
-from .masking import SCREENSHOT_STYLE, Masker
+from .masking import Masker
 from .options import BrowserOptions
 from .tracing import Tracer
 
@@ -102,7 +102,6 @@ class BrowserSession:
             "type": "png",
             "mask": mask,
             "mask_color": self.masker.color,
-            "style": SCREENSHOT_STYLE,
             "animations": "disabled",
             "caret": "hide",
         }
