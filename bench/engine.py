@@ -56,7 +56,7 @@ async def discard(event: Event) -> None:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 async def per_step(plugins: PluginManager, steps: int) -> dict[str, Any]:

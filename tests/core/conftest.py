@@ -4,6 +4,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from ignition_toolbox.core import Event, Execution, PluginManager
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ignition_toolbox.core import (
     Credential,
     InvalidTransitionError,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ignition_toolbox.core import PluginManager, ValidationError, coerce_parameters, playbook_schema
 
 GOOD = """\

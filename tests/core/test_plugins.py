@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from ignition_toolbox.core import PluginConflictError, PluginManager, StepType, hookimpl
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ignition_toolbox.core.context import Secrets
 from ignition_toolbox.core.templating import (
     TemplateError,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ignition_toolbox.core import ValidationError
 from ignition_toolbox.core.yaml_loader import MAX_BYTES, load_yaml
 
