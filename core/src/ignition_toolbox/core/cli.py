@@ -193,6 +193,12 @@ def cmd_step_types(args: argparse.Namespace) -> int:
     else:
         for t in types:
             print(f"{t.name:<32} {t.summary}")
+            required = set(t.parameters.get("required", []))
+            for name, schema in t.parameters.get("properties", {}).items():
+                kind = schema.get("type", "enum" if "enum" in schema else "any")
+                kind = "|".join(kind) if isinstance(kind, list) else kind
+                flag = ", required" if name in required else ""
+                print(f"    {name} ({kind}{flag})")
     return EXIT_OK
 
 
