@@ -271,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `itk step-types | head`: the reader left, which is fine
+        sys.stderr.close()
+        return EXIT_OK
 
 
 if __name__ == "__main__":
