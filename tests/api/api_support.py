@@ -16,10 +16,11 @@ from typing import Any
 
 import httpx
 import pytest
-from ignition_toolbox.api import Settings, create_app
-from ignition_toolbox.core import PluginManager
 from quart import Quart
 from quart.typing import TestClientProtocol
+
+from ignition_toolbox.api import Settings, create_app
+from ignition_toolbox.core import PluginManager
 
 sys.path.insert(0, str(Path(__file__).parent))
 import api_test_plugin

@@ -7,6 +7,7 @@ import argparse
 import sys
 
 import api_test_plugin
+
 from ignition_toolbox.api.commands import register, settings_from_args
 from ignition_toolbox.api.server import serve
 from ignition_toolbox.core import PluginManager

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from api_support import Running, isolated_plugins, wait_status
+
 from ignition_toolbox.api import create_app
 from ignition_toolbox.api.models import ExecutionRecord, StepResultRecord
 
