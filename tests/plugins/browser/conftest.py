@@ -9,7 +9,6 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ignition_toolbox.browser import plugin as browser_plugin
 from ignition_toolbox.core import Event, Execution, PluginManager
 
@@ -249,12 +249,3 @@ def run_playbook(plugins: PluginManager, tmp_path: Path) -> RunPlaybook:
         return Run(status, execution, events)
 
     return run
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()

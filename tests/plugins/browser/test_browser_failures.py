@@ -5,6 +5,7 @@ from __future__ import annotations
 import zipfile
 
 import pytest
+
 from ignition_toolbox.browser import count_marked
 
 pytestmark = pytest.mark.browser

@@ -12,8 +12,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from ignition_toolbox.browser import find_browser
 from playwright.async_api import Page, async_playwright
+
+from ignition_toolbox.browser import find_browser
 
 pytestmark = pytest.mark.browser
 

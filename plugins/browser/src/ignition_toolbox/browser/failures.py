@@ -14,9 +14,10 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ignition_toolbox.core import StepFailedError, StepTimeoutError, ToolboxError
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+from ignition_toolbox.core import StepFailedError, StepTimeoutError, ToolboxError
 
 from .session import RESOURCE_NAME, BrowserSession
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
+
 from ignition_toolbox.core import StepFailedError
 
 if TYPE_CHECKING:
@@ -90,6 +91,14 @@ def _usable(path: str | os.PathLike[str] | None) -> bool:
     return bool(path) and Path(path).is_file() and os.access(path, os.X_OK)  # type: ignore[arg-type]
 
 
+def _playwright_chromium(playwright: Playwright) -> str | None:
+    """Where ``playwright install chromium`` puts its browser (it may not be there)."""
+    try:
+        return playwright.chromium.executable_path
+    except Exception:
+        return None
+
+
 def find_browser(playwright: Playwright | None = None) -> BrowserExecutable:
     """Pick the browser: ``ITK_BROWSER_PATH``, then Playwright's Chromium, then a system one.
 
@@ -105,13 +114,8 @@ def find_browser(playwright: Playwright | None = None) -> BrowserExecutable:
                 code="validation_error",
             )
         return BrowserExecutable(override, "env")
-    if playwright is not None:
-        try:
-            bundled = playwright.chromium.executable_path
-        except Exception:
-            bundled = None
-        if _usable(bundled):
-            return BrowserExecutable(None, "playwright")
+    if playwright is not None and _usable(_playwright_chromium(playwright)):
+        return BrowserExecutable(None, "playwright")
     for name in _SYSTEM_NAMES:
         found = shutil.which(name)
         if _usable(found):

@@ -20,8 +20,9 @@ from ignition_toolbox.core import ScreenshotFrameEvent
 from .options import LiveViewOptions
 
 if TYPE_CHECKING:
-    from ignition_toolbox.core import ExecutionContext
     from playwright.async_api import BrowserContext, CDPSession, Page
+
+    from ignition_toolbox.core import ExecutionContext
 
 log = logging.getLogger(__name__)
 

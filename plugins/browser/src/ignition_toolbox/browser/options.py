@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ignition_toolbox.core import StepFailedError
 from jsonschema import Draft202012Validator
+
+from ignition_toolbox.core import StepFailedError
 
 DEFAULT_MASK_COLOR = "#FF00FF"
 

@@ -28,9 +28,10 @@ from .options import BrowserOptions
 from .tracing import Tracer
 
 if TYPE_CHECKING:
+    from playwright.async_api import Browser, BrowserContext, Locator, Page, Playwright
+
     from ignition_toolbox.core import StepContext
     from ignition_toolbox.core.events import ArtifactEvent
-    from playwright.async_api import Browser, BrowserContext, Locator, Page, Playwright
 
 log = logging.getLogger(__name__)
 

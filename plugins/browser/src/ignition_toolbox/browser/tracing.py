@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext
+
     from ignition_toolbox.core import ExecutionContext
     from ignition_toolbox.core.events import ArtifactEvent
-    from playwright.async_api import BrowserContext
 
 
 def _secret_values(execution: ExecutionContext) -> list[str]:

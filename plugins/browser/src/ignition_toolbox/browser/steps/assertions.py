@@ -13,8 +13,9 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ignition_toolbox.core import StepContext, StepFailedError, StepType
 from playwright.async_api import Locator
+
+from ignition_toolbox.core import StepContext, StepFailedError, StepType
 
 from ..session import BrowserSession
 from .schema import SELECTOR, TEXT_MATCH, output, params, step_type

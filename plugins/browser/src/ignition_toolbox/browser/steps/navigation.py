@@ -6,8 +6,9 @@ import re
 import urllib.parse
 from typing import Any
 
-from ignition_toolbox.core import StepContext, StepFailedError, StepTimeoutError, StepType
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
+
+from ignition_toolbox.core import StepContext, StepFailedError, StepTimeoutError, StepType
 
 from ..session import BrowserSession
 from .schema import TIMEOUT, WAIT_UNTIL, output, params, step_type
