@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+
 from ignition_toolbox.gateway.sim import SimClock, SimGateway, create_app
 
 TOKEN = "itk:sim-secret"

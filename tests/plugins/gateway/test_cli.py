@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from ignition_toolbox.gateway.sim import make_modl
 
 ROOT = Path(__file__).resolve().parents[3]

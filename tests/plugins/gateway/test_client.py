@@ -6,6 +6,7 @@ import ssl
 
 import httpx
 import pytest
+
 from ignition_toolbox.core import StepTimeoutError
 from ignition_toolbox.gateway.client import GatewayClient, gateway_message, parse_gwinfo, tls_verify
 from ignition_toolbox.gateway.errors import (
@@ -170,7 +171,9 @@ def test_only_http_urls(url: str) -> None:
 
 
 def test_tls_verification_is_on_by_default(tmp_path) -> None:
-    assert tls_verify() is True
+    default = tls_verify()
+    assert isinstance(default, ssl.SSLContext) and default.verify_mode == ssl.CERT_REQUIRED
+    assert default.check_hostname is True
     assert tls_verify(False) is False
     with pytest.raises(ssl.SSLError):
         tls_verify(ca_cert="-----BEGIN CERTIFICATE-----\nnot a cert\n-----END CERTIFICATE-----")

@@ -6,6 +6,7 @@ import io
 import zipfile
 
 import pytest
+
 from ignition_toolbox.gateway.modl import ModlError, read_modl
 from ignition_toolbox.gateway.sim import make_modl
 

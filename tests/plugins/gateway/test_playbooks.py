@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from ignition_toolbox.core import Credential, Execution, MappingCredentials, PluginManager
 from ignition_toolbox.gateway.sim import (
     SimGateway,

@@ -7,6 +7,7 @@ import zipfile
 
 import httpx
 import pytest
+
 from ignition_toolbox.gateway.sim import (
     SimClock,
     SimGateway,

@@ -9,10 +9,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from jsonschema import Draft202012Validator
+
 from ignition_toolbox.core import Credential, Execution, MappingCredentials, PluginManager
 from ignition_toolbox.gateway.sim import SimGateway, create_app, make_modl, make_project_zip
 from ignition_toolbox.gateway.steps import STEP_TYPES
-from jsonschema import Draft202012Validator
 
 URL = "http://sim.test:8088"
 EXPECTED = {

@@ -10,6 +10,7 @@ as "restarting" rather than as a failure of the call.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import json
 import re
@@ -20,6 +21,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
+
 from ignition_toolbox.core import StepTimeoutError
 
 from .errors import (
@@ -61,17 +63,25 @@ def gateway_message(response: httpx.Response) -> str:
     return text[:300].strip()
 
 
+@functools.lru_cache(maxsize=64)
+def _context(cadata: str | None = None, cafile: str | None = None) -> ssl.SSLContext:
+    """Loading a CA store takes ~20 ms of blocked event loop, so each store is loaded once."""
+    if cadata or cafile:
+        return ssl.create_default_context(cadata=cadata, cafile=cafile)
+    return httpx.create_ssl_context()
+
+
 def tls_verify(verify: bool | str | ssl.SSLContext = True, ca_cert: str | None = None) -> bool | ssl.SSLContext:
     """An httpx ``verify`` value: a CA given as PEM text or a file path replaces the system store."""
     if isinstance(verify, ssl.SSLContext):
         return verify
     if ca_cert:
         if "-----BEGIN" in ca_cert:
-            return ssl.create_default_context(cadata=ca_cert)
-        return ssl.create_default_context(cafile=ca_cert)
+            return _context(cadata=ca_cert)
+        return _context(cafile=ca_cert)
     if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
-    return bool(verify)
+        return _context(cafile=verify)
+    return _context() if verify else False
 
 
 def check_url(url: str) -> str:

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+
 from ignition_toolbox.core import Credential, ExecutionContext, ResourceType
 
 from .client import DEFAULT_TIMEOUT, GatewayClient
