@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ignition_toolbox.core import ResourceType, StepType, hookimpl
+from pathlib import Path
+
+from ignition_toolbox.core import PlaybookRoot, ResourceType, StepType, hookimpl
 
 from .session import RESOURCE_NAME, open_browser
 from .steps import step_types
@@ -22,3 +24,18 @@ def itk_resource_types() -> list[ResourceType]:
             summary="A Playwright Chromium per execution, launched on its first browser step",
         )
     ]
+
+
+def _shipped_playbooks() -> Path | None:
+    """``playbooks/browser`` of a source checkout; an installed wheel ships none yet."""
+    for parent in Path(__file__).resolve().parents:
+        candidate = parent / "playbooks" / "browser"
+        if candidate.is_dir() and (parent / "plugins" / "browser").is_dir():
+            return candidate
+    return None
+
+
+@hookimpl
+def itk_playbook_roots() -> list[PlaybookRoot]:
+    path = _shipped_playbooks()
+    return [PlaybookRoot(name="browser", path=path)] if path else []
