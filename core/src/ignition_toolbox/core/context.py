@@ -114,12 +114,14 @@ class ExecutionContext:
         secrets: Secrets,
         exit_stack: AsyncExitStack,
         resources: dict[str, Any],
+        files_dirs: list[Path] | None = None,
     ) -> None:
         self.execution_id = execution_id
         self.playbook = playbook
         self.plugins = plugins
         self.parameters = parameters
         self.artifacts_dir = artifacts_dir
+        self.files_dirs = files_dirs
         self.gateway_url = gateway_url
         self.credential_name = credential_name
         self.options = options
@@ -228,6 +230,39 @@ class ExecutionContext:
         await self.emit(event)
         return event
 
+    def resolve_file(self, path: str, what: str = "Input") -> Path:
+        """An existing input file a step reads (a module, a backup, an upload).
+
+        Where the caller set ``files_dirs`` (the server does), the file must lie inside one of them
+        and relative paths start in the first; otherwise (the CLI) paths are the user's own.
+        """
+        shown = Path(str(path)).name
+        if "\x00" in str(path):
+            raise StepFailedError(f"{what} file name is invalid", code="validation_error")
+        if self.files_dirs is None:
+            candidate = Path(path).expanduser()
+        else:
+            candidate = Path(path) if Path(path).is_absolute() else self.files_dirs[0] / path
+        try:
+            real = candidate.resolve(strict=True)
+        except (OSError, RuntimeError):
+            raise StepFailedError(
+                f"{what} file '{shown}' does not exist", {"path": shown}, code="validation_error"
+            ) from None
+        if self.files_dirs is not None and not any(
+            real.is_relative_to(d.resolve()) for d in self.files_dirs
+        ):
+            raise StepFailedError(
+                f"{what} file '{shown}' is outside the folders this server may read",
+                {"path": shown},
+                code="invalid_path",
+            )
+        if not real.is_file():
+            raise StepFailedError(
+                f"{what} file '{shown}' is not a file", {"path": shown}, code="validation_error"
+            )
+        return real
+
     def new_artifact_path(self, filename: str) -> Path:
         """A path inside this execution's artifacts directory (created on demand)."""
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
@@ -304,6 +339,9 @@ class StepContext:
 
     def new_artifact_path(self, filename: str) -> Path:
         return self.execution.new_artifact_path(filename)
+
+    def resolve_file(self, path: str, what: str = "Input") -> Path:
+        return self.execution.resolve_file(path, what)
 
     def mark_secret(self, *values: str | None) -> None:
         """Redact these values from every event and output of the execution from now on."""

@@ -116,6 +116,7 @@ class Execution:
         options: dict[str, Any] | None = None,
         library: PlaybookLibrary | None = None,
         parameters_from_text: bool = False,
+        files_dirs: list[Path] | None = None,
         parent: Execution | None = None,
     ) -> None:
         given = dict(parameters or {})
@@ -144,6 +145,7 @@ class Execution:
         self._decision: asyncio.Future[str] | None = None
         self._own_artifacts = artifacts_dir is None and parent is None
         if parent is not None:
+            self.files_dirs = parent.files_dirs
             self.controls = parent.controls
             self.secrets = parent.secrets
             self._credentials = parent._credentials
@@ -156,6 +158,7 @@ class Execution:
             self.gateway_url = gateway_url or parent.gateway_url
             self.credential_name = credential_name or parent.credential_name
         else:
+            self.files_dirs = files_dirs
             self.controls = Controls()
             self.secrets = Secrets()
             self._credentials = credentials
@@ -302,6 +305,7 @@ class Execution:
                 secrets=self.secrets,
                 exit_stack=stack,
                 resources=_resources if _resources is not None else {},
+                files_dirs=self.files_dirs,
             )
             self.context.runner = self
             if self.parent is not None:

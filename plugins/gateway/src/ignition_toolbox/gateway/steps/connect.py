@@ -33,8 +33,11 @@ INTERVAL = {"type": "number", "exclusiveMinimum": 0, "default": 2}
 
 
 def parameters(
-    properties: dict[str, Any] | None = None, required: tuple[str, ...] = (), *,
-    connection: bool = True, **extra: Any,
+    properties: dict[str, Any] | None = None,
+    required: tuple[str, ...] = (),
+    *,
+    connection: bool = True,
+    **extra: Any,
 ) -> dict[str, Any]:
     """A closed object schema (additionalProperties false) for step parameters."""
     props = {**(properties or {}), **(CONNECTION_PROPERTIES if connection else {})}
@@ -79,21 +82,16 @@ async def connect(ctx: StepContext, params: dict[str, Any]) -> GatewayClient:
     if not url:
         raise StepFailedError(
             "No gateway URL: give the execution a gateway_url, the step a gateway_url parameter, "
-            "or the credential a gateway_url", code="validation_error",
+            "or the credential a gateway_url",
+            code="validation_error",
         )
     connections: GatewayConnections = await ctx.resource("gateway")
     return connections.client(str(url), credential)
 
 
-def local_file(path: str, what: str) -> Path:
-    """A local input file (module, backup, project zip) that must exist."""
-    resolved = Path(path).expanduser()
-    if not resolved.is_file():
-        raise StepFailedError(
-            f"{what} file {path!r} does not exist", {"path": Path(path).name},
-            code="validation_error",
-        )
-    return resolved
+def local_file(ctx: StepContext, path: str, what: str) -> Path:
+    """A local input file (module, backup, project zip) that must exist where the caller allows."""
+    return ctx.resolve_file(path, what)
 
 
 __all__ = [

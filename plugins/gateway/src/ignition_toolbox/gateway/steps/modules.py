@@ -20,32 +20,49 @@ from ..versions import parse_version, short_version, version_at_least
 from .connect import INTERVAL, TIMEOUT, connect, local_file, output, parameters
 
 MODULE_ID = {"type": "string", "minLength": 1, "description": "Module id, e.g. com.example.mod"}
-MODULE_ITEM = {"type": "object", "properties": {
-    "id": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "string"},
-    "state": {"type": "string"}}}
+MODULE_ITEM = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "name": {"type": "string"},
+        "version": {"type": "string"},
+        "state": {"type": "string"},
+    },
+}
 METADATA_OUTPUT = {
-    "id": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "string"},
-    "description": {"type": "string"}, "required_ignition_version": {"type": "string"},
-    "required_framework_version": {"type": "string"}, "free_module": {"type": "boolean"},
-    "license": {"type": "string"}, "documentation": {"type": "string"},
-    "hooks": {"type": "array"}, "depends": {"type": "array"}, "jars": {"type": "array"},
-    "signed": {"type": "boolean"}, "has_eula": {"type": "boolean"},
+    "id": {"type": "string"},
+    "name": {"type": "string"},
+    "version": {"type": "string"},
+    "description": {"type": "string"},
+    "required_ignition_version": {"type": "string"},
+    "required_framework_version": {"type": "string"},
+    "free_module": {"type": "boolean"},
+    "license": {"type": "string"},
+    "documentation": {"type": "string"},
+    "hooks": {"type": "array"},
+    "depends": {"type": "array"},
+    "jars": {"type": "array"},
+    "signed": {"type": "boolean"},
+    "has_eula": {"type": "boolean"},
 }
 
 
-async def load_module(path: str) -> tuple[ModuleMetadata, bytes, str]:
-    file = local_file(path, "Module")
+async def load_module(ctx: StepContext, path: str) -> tuple[ModuleMetadata, bytes, str]:
+    file = local_file(ctx, path, "Module")
     data = await asyncio.to_thread(file.read_bytes)
     try:
         meta = await asyncio.to_thread(read_modl, data)
     except ModlError as exc:
-        raise StepFailedError(f"{file.name} is not a usable Ignition module: {exc}",
-                              {"file": file.name}, code="validation_error") from exc
+        raise StepFailedError(
+            f"{file.name} is not a usable Ignition module: {exc}",
+            {"file": file.name},
+            code="validation_error",
+        ) from exc
     return meta, data, file.name
 
 
 async def module_info(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
-    meta, _, _ = await load_module(params["path"])
+    meta, _, _ = await load_module(ctx, params["path"])
     return meta.to_dict()
 
 
@@ -57,31 +74,40 @@ async def _check_compatible(client: GatewayClient, meta: ModuleMetadata) -> None
     if need and have and not version_at_least(have, need):
         raise StepFailedError(
             f"Module {meta.id} {meta.version} requires Ignition {need}, gateway runs "
-            f"{short_version(have)}", {"module_id": meta.id, "required": need,
-                                       "gateway_version": short_version(have)},
-            code="validation_error")
+            f"{short_version(have)}",
+            {"module_id": meta.id, "required": need, "gateway_version": short_version(have)},
+            code="validation_error",
+        )
     if not meta.signed and info.get("allowUnsignedModules") is False:
         raise StepFailedError(
             f"Module {meta.id} is unsigned and the gateway does not allow unsigned modules "
-            "(enable Allow Unsigned Modules, or sign the module)", {"module_id": meta.id},
-            code="validation_error")
+            "(enable Allow Unsigned Modules, or sign the module)",
+            {"module_id": meta.id},
+            code="validation_error",
+        )
 
 
 async def _upload(
     ctx: StepContext, client: GatewayClient, params: dict[str, Any]
 ) -> tuple[ModuleMetadata, dict[str, Any]]:
-    meta, data, file_name = await load_module(params["path"])
+    meta, data, file_name = await load_module(ctx, params["path"])
     if params.get("check_compatibility", True):
         await _check_compatible(client, meta)
     try:
         staged = await client.upload_module(data, file_name)
     except GatewayError as exc:
-        raise GatewayError(f"Upload of {file_name} ({meta.id} {meta.version}) failed: {exc.message}",
-                           status=exc.status, details=exc.details, code=exc.code) from exc
+        raise GatewayError(
+            f"Upload of {file_name} ({meta.id} {meta.version}) failed: {exc.message}",
+            status=exc.status,
+            details=exc.details,
+            code=exc.code,
+        ) from exc
     module_id = str(staged.get("moduleId") or meta.id)
     await ctx.log(f"Uploaded {file_name}: {module_id} {meta.version}")
     state = {
-        "module_id": module_id, "name": meta.name, "version": meta.version,
+        "module_id": module_id,
+        "name": meta.name,
+        "version": meta.version,
         "contains_cert": bool(staged.get("containsCert")),
         "cert_accepted": bool(staged.get("certAccepted", not staged.get("containsCert"))),
         "contains_eula": bool(staged.get("containsEula")),
@@ -91,8 +117,9 @@ async def _upload(
     return meta, state
 
 
-async def _accept(ctx: StepContext, client: GatewayClient, state: dict[str, Any],
-                  params: dict[str, Any]) -> None:
+async def _accept(
+    ctx: StepContext, client: GatewayClient, state: dict[str, Any], params: dict[str, Any]
+) -> None:
     module_id = state["module_id"]
     if params.get("accept_certificate") and not state["cert_accepted"]:
         await client.accept_certificate(module_id)
@@ -116,8 +143,15 @@ async def install_module(ctx: StepContext, params: dict[str, Any]) -> dict[str, 
         _, state = await _upload(ctx, client, params)
     else:
         module_id = params["module_id"]
-        state = {"module_id": module_id, "name": "", "version": "", "contains_cert": False,
-                 "cert_accepted": False, "contains_eula": False, "license_accepted": False}
+        state = {
+            "module_id": module_id,
+            "name": "",
+            "version": "",
+            "contains_cert": False,
+            "cert_accepted": False,
+            "contains_eula": False,
+            "license_accepted": False,
+        }
         if params.get("accept_certificate"):
             state["cert_accepted"] = True
             await client.accept_certificate(module_id)
@@ -128,25 +162,38 @@ async def install_module(ctx: StepContext, params: dict[str, Any]) -> dict[str, 
     if state["contains_cert"] and not state["cert_accepted"]:
         raise StepFailedError(
             f"Module {module_id} is signed with a certificate that must be accepted first: set "
-            "accept_certificate: true", {"module_id": module_id}, code="validation_error")
+            "accept_certificate: true",
+            {"module_id": module_id},
+            code="validation_error",
+        )
     if state["contains_eula"] and not state["license_accepted"]:
         raise StepFailedError(
             f"Module {module_id} has a license (EULA) that must be accepted first: set "
-            "accept_eula: true", {"module_id": module_id}, code="validation_error")
+            "accept_eula: true",
+            {"module_id": module_id},
+            code="validation_error",
+        )
     before = {m.get("id"): m for m in await client.modules()}
     try:
         result = await client.install_module(module_id)
     except GatewayError as exc:
         raise GatewayError(
             f"Gateway refused to install {module_id}: {exc.gateway_message or exc.message} (was it "
-            "uploaded, and its certificate and EULA accepted?)", status=exc.status,
-            details=exc.details, code=exc.code) from exc
+            "uploaded, and its certificate and EULA accepted?)",
+            status=exc.status,
+            details=exc.details,
+            code=exc.code,
+        ) from exc
     if isinstance(result, dict) and result.get("success") is False:
         raise GatewayError(f"Gateway refused to install {module_id}", details={"result": result})
     action = "upgrade" if module_id in before else "install"
     await ctx.log(f"{action.title()} of {module_id} scheduled; it takes effect at the next restart")
-    return {**state, "action": action, "restart_required": True,
-            "previous_version": str(before.get(module_id, {}).get("version", ""))}
+    return {
+        **state,
+        "action": action,
+        "restart_required": True,
+        "previous_version": str(before.get(module_id, {}).get("version", "")),
+    }
 
 
 async def uninstall_module(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -156,13 +203,18 @@ async def uninstall_module(ctx: StepContext, params: dict[str, Any]) -> dict[str
     if module_id not in installed:
         if params.get("missing_ok", False):
             return {"module_id": module_id, "uninstalled": False, "restart_required": False}
-        raise StepFailedError(f"Module {module_id} is not installed on {client.base_url}",
-                              {"module_id": module_id}, code="validation_error")
+        raise StepFailedError(
+            f"Module {module_id} is not installed on {client.base_url}",
+            {"module_id": module_id},
+            code="validation_error",
+        )
     verdict = await client.uninstall_module(module_id)
     failed = (verdict.get("failedUninstalls") or {}).get("uninstall") or []
     if verdict.get("success") is False or module_id in failed:
-        raise GatewayError(f"Gateway refused to uninstall {module_id} (HTTP 200 with success=false)",
-                           details={"failed": failed})
+        raise GatewayError(
+            f"Gateway refused to uninstall {module_id} (HTTP 200 with success=false)",
+            details={"failed": failed},
+        )
     return {"module_id": module_id, "uninstalled": True, "restart_required": True}
 
 
@@ -170,8 +222,12 @@ async def list_modules(ctx: StepContext, params: dict[str, Any]) -> dict[str, An
     client = await connect(ctx, params)
     modules = await client.modules()
     quarantined = await client.quarantined() if params.get("include_quarantined", True) else []
-    return {"modules": modules, "quarantined": quarantined, "count": len(modules),
-            "ids": [m.get("id") for m in modules]}
+    return {
+        "modules": modules,
+        "quarantined": quarantined,
+        "count": len(modules),
+        "ids": [m.get("id") for m in modules],
+    }
 
 
 async def wait_for_module(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -198,20 +254,34 @@ async def wait_for_module(ctx: StepContext, params: dict[str, Any]) -> dict[str,
             if bad and not absent:
                 raise GatewayError(
                     f"Module {module_id} {bad.get('version', '')} is quarantined: "
-                    f"{bad.get('reason', 'no reason given')}", details={"module": bad})
+                    f"{bad.get('reason', 'no reason given')}",
+                    details={"module": bad},
+                )
             if absent and last is None:
-                return {"module_id": module_id, "present": False, "state": "", "version": "",
-                        "waited_seconds": round(watch.elapsed, 3)}
+                return {
+                    "module_id": module_id,
+                    "present": False,
+                    "state": "",
+                    "version": "",
+                    "waited_seconds": round(watch.elapsed, 3),
+                }
             if last is not None and not absent and _matches(last, want_state, want_version):
-                return {"module_id": module_id, "present": True, "state": str(last.get("state")),
-                        "version": str(last.get("version")),
-                        "waited_seconds": round(watch.elapsed, 3)}
+                return {
+                    "module_id": module_id,
+                    "present": True,
+                    "state": str(last.get("state")),
+                    "version": str(last.get("version")),
+                    "waited_seconds": round(watch.elapsed, 3),
+                }
         if watch.elapsed >= timeout:
-            seen = (f"{last.get('state')} {last.get('version')}" if last else "not installed")
-            wanted = "removed" if absent else f"{want_state}{' ' + want_version if want_version else ''}"
+            seen = f"{last.get('state')} {last.get('version')}" if last else "not installed"
+            wanted = (
+                "removed" if absent else f"{want_state}{' ' + want_version if want_version else ''}"
+            )
             raise StepTimeoutError(
                 f"Module {module_id} did not become {wanted} within {timeout:g} s (now: {seen})",
-                {"module_id": module_id, "last": last})
+                {"module_id": module_id, "last": last},
+            )
         await ctx.sleep(interval)
         watch.elapsed += interval
 
@@ -225,15 +295,25 @@ def _matches(item: dict[str, Any], state: str | None, version: str | None) -> bo
 
 
 STAGED = {
-    "module_id": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "string"},
-    "contains_cert": {"type": "boolean"}, "cert_accepted": {"type": "boolean"},
-    "contains_eula": {"type": "boolean"}, "license_accepted": {"type": "boolean"},
+    "module_id": {"type": "string"},
+    "name": {"type": "string"},
+    "version": {"type": "string"},
+    "contains_cert": {"type": "boolean"},
+    "cert_accepted": {"type": "boolean"},
+    "contains_eula": {"type": "boolean"},
+    "license_accepted": {"type": "boolean"},
 }
 ACCEPT = {
-    "accept_certificate": {"type": "boolean", "default": False,
-                           "description": "Accept the module's signing certificate"},
-    "accept_eula": {"type": "boolean", "default": False,
-                    "description": "Accept the module's license (EULA)"},
+    "accept_certificate": {
+        "type": "boolean",
+        "default": False,
+        "description": "Accept the module's signing certificate",
+    },
+    "accept_eula": {
+        "type": "boolean",
+        "default": False,
+        "description": "Accept the module's license (EULA)",
+    },
 }
 PATH = {"type": "string", "minLength": 1, "description": "Path of the .modl file"}
 
@@ -249,9 +329,10 @@ STEP_TYPES = [
         name="gateway.upload_module",
         summary="Upload a .modl to the gateway, optionally accepting its certificate and EULA",
         handler=upload_module,
-        parameters=parameters({"path": PATH, **ACCEPT,
-                               "check_compatibility": {"type": "boolean", "default": True}},
-                              ("path",)),
+        parameters=parameters(
+            {"path": PATH, **ACCEPT, "check_compatibility": {"type": "boolean", "default": True}},
+            ("path",),
+        ),
         output=output(STAGED),
         resources=("gateway",),
     ),
@@ -262,24 +343,39 @@ STEP_TYPES = [
         "upgrade keeps the old version running with shouldUpgrade true.",
         handler=install_module,
         parameters=parameters(
-            {"path": PATH, "module_id": MODULE_ID, **ACCEPT,
-             "check_compatibility": {"type": "boolean", "default": True}},
+            {
+                "path": PATH,
+                "module_id": MODULE_ID,
+                **ACCEPT,
+                "check_compatibility": {"type": "boolean", "default": True},
+            },
             oneOf=[{"required": ["path"]}, {"required": ["module_id"]}],
         ),
-        output=output({**STAGED, "action": {"enum": ["install", "upgrade"]},
-                       "restart_required": {"type": "boolean"},
-                       "previous_version": {"type": "string"}}),
+        output=output(
+            {
+                **STAGED,
+                "action": {"enum": ["install", "upgrade"]},
+                "restart_required": {"type": "boolean"},
+                "previous_version": {"type": "string"},
+            }
+        ),
         resources=("gateway",),
     ),
     StepType(
         name="gateway.uninstall_module",
         summary="Mark a module for removal at the next restart",
         handler=uninstall_module,
-        parameters=parameters({"module_id": MODULE_ID,
-                               "missing_ok": {"type": "boolean", "default": False}},
-                              ("module_id",)),
-        output=output({"module_id": {"type": "string"}, "uninstalled": {"type": "boolean"},
-                       "restart_required": {"type": "boolean"}}),
+        parameters=parameters(
+            {"module_id": MODULE_ID, "missing_ok": {"type": "boolean", "default": False}},
+            ("module_id",),
+        ),
+        output=output(
+            {
+                "module_id": {"type": "string"},
+                "uninstalled": {"type": "boolean"},
+                "restart_required": {"type": "boolean"},
+            }
+        ),
         resources=("gateway",),
     ),
     StepType(
@@ -287,27 +383,40 @@ STEP_TYPES = [
         summary="List installed (and quarantined) modules",
         handler=list_modules,
         parameters=parameters({"include_quarantined": {"type": "boolean", "default": True}}),
-        output=output({"modules": {"type": "array", "items": MODULE_ITEM},
-                       "quarantined": {"type": "array"}, "count": {"type": "integer"},
-                       "ids": {"type": "array", "items": {"type": "string"}}}),
+        output=output(
+            {
+                "modules": {"type": "array", "items": MODULE_ITEM},
+                "quarantined": {"type": "array"},
+                "count": {"type": "integer"},
+                "ids": {"type": "array", "items": {"type": "string"}},
+            }
+        ),
         resources=("gateway",),
     ),
     StepType(
         name="gateway.wait_for_module",
         summary="Wait until a module has a state (default ACTIVE) and version, or is gone",
         handler=wait_for_module,
-        parameters=parameters({
-            "module_id": MODULE_ID,
-            "state": {"type": "string", "default": "ACTIVE"},
-            "version": {"type": "string"},
-            "absent": {"type": "boolean", "default": False},
-            "timeout": {**TIMEOUT, "default": 300},
-            "interval": INTERVAL,
-        }, ("module_id",)),
-        output=output({"module_id": {"type": "string"}, "present": {"type": "boolean"},
-                       "state": {"type": "string"}, "version": {"type": "string"},
-                       "waited_seconds": {"type": "number"}}),
+        parameters=parameters(
+            {
+                "module_id": MODULE_ID,
+                "state": {"type": "string", "default": "ACTIVE"},
+                "version": {"type": "string"},
+                "absent": {"type": "boolean", "default": False},
+                "timeout": {**TIMEOUT, "default": 300},
+                "interval": INTERVAL,
+            },
+            ("module_id",),
+        ),
+        output=output(
+            {
+                "module_id": {"type": "string"},
+                "present": {"type": "boolean"},
+                "state": {"type": "string"},
+                "version": {"type": "string"},
+                "waited_seconds": {"type": "number"},
+            }
+        ),
         resources=("gateway",),
     ),
 ]
-

@@ -17,8 +17,11 @@ NAME = {"type": "string", "minLength": 1, "pattern": r"^[^/\\]+$"}
 async def list_projects(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
     client = await connect(ctx, params)
     projects = await client.projects()
-    return {"projects": projects, "names": [str(p.get("name")) for p in projects],
-            "count": len(projects)}
+    return {
+        "projects": projects,
+        "names": [str(p.get("name")) for p in projects],
+        "count": len(projects),
+    }
 
 
 async def export_project(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -26,26 +29,33 @@ async def export_project(ctx: StepContext, params: dict[str, Any]) -> dict[str, 
     name = params["name"]
     data = await client.export_project(name)
     filename = params.get("filename") or f"{name}.zip"
-    return {"name": name, **await save_artifact(ctx, data, filename, kind="project",
-                                                content_type="application/zip")}
+    return {
+        "name": name,
+        **await save_artifact(ctx, data, filename, kind="project", content_type="application/zip"),
+    }
 
 
 async def import_project(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
     client = await connect(ctx, params)
-    file = local_file(params["path"], "Project")
+    file = local_file(ctx, params["path"], "Project")
     name = params.get("name") or file.stem
     overwrite = params.get("overwrite", False)
     existed = name in await client.project_names()
     if existed and not overwrite:
-        raise StepFailedError(f"Project {name} already exists on the gateway: set overwrite: true "
-                              "to replace it", {"name": name}, code="validation_error")
+        raise StepFailedError(
+            f"Project {name} already exists on the gateway: set overwrite: true to replace it",
+            {"name": name},
+            code="validation_error",
+        )
     data = await asyncio.to_thread(file.read_bytes)
     try:
         await client.import_project(name, data, overwrite=overwrite)
     except GatewayConflictError as exc:
         raise StepFailedError(
             f"Project {name} already exists on the gateway: set overwrite: true to replace it",
-            {"name": name}, code="validation_error") from exc
+            {"name": name},
+            code="validation_error",
+        ) from exc
     return {"name": name, "replaced": existed, "size": len(data)}
 
 
@@ -66,8 +76,13 @@ STEP_TYPES = [
         summary="List the gateway's projects",
         handler=list_projects,
         parameters=parameters(),
-        output=output({"projects": {"type": "array"}, "names": {"type": "array",
-                       "items": {"type": "string"}}, "count": {"type": "integer"}}),
+        output=output(
+            {
+                "projects": {"type": "array"},
+                "names": {"type": "array", "items": {"type": "string"}},
+                "count": {"type": "integer"},
+            }
+        ),
         resources=("gateway",),
     ),
     StepType(
@@ -82,20 +97,33 @@ STEP_TYPES = [
         name="gateway.import_project",
         summary="Import a project zip (refuses to replace one unless overwrite is true)",
         handler=import_project,
-        parameters=parameters({"path": {"type": "string", "minLength": 1}, "name": NAME,
-                               "overwrite": {"type": "boolean", "default": False}}, ("path",)),
-        output=output({"name": {"type": "string"}, "replaced": {"type": "boolean"},
-                       "size": {"type": "integer"}}),
+        parameters=parameters(
+            {
+                "path": {"type": "string", "minLength": 1},
+                "name": NAME,
+                "overwrite": {"type": "boolean", "default": False},
+            },
+            ("path",),
+        ),
+        output=output(
+            {
+                "name": {"type": "string"},
+                "replaced": {"type": "boolean"},
+                "size": {"type": "integer"},
+            }
+        ),
         resources=("gateway",),
     ),
     StepType(
         name="gateway.scan",
         summary="Ask the gateway to rescan projects and/or config after changes made on disk",
         handler=scan,
-        parameters=parameters({"target": {"enum": ["projects", "config", "both"],
-                                          "default": "both"}}),
-        output=output({"projects": {"type": ["object", "null"]},
-                       "config": {"type": ["object", "null"]}}),
+        parameters=parameters(
+            {"target": {"enum": ["projects", "config", "both"], "default": "both"}}
+        ),
+        output=output(
+            {"projects": {"type": ["object", "null"]}, "config": {"type": ["object", "null"]}}
+        ),
         resources=("gateway",),
     ),
 ]

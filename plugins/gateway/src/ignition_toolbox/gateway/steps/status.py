@@ -24,8 +24,9 @@ async def ping(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
     body = await client.status_ping(timeout=params.get("timeout"))
     state = str(body.get("state", "UNKNOWN"))
     if params.get("require_running", True) and state != "RUNNING":
-        raise GatewayError(f"Gateway {client.base_url} is {state}, not RUNNING",
-                           details={"state": state})
+        raise GatewayError(
+            f"Gateway {client.base_url} is {state}, not RUNNING", details={"state": state}
+        )
     return {"url": client.base_url, "state": state, "details": str(body.get("details", ""))}
 
 
@@ -47,8 +48,9 @@ async def info(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
         "gateway_info": None,
     }
     use_api = params.get("api", "auto")
-    if use_api == "never" or (use_api == "auto" and (not client.api_token
-                                                     or result["flavour"] != "8.3")):
+    if use_api == "never" or (
+        use_api == "auto" and (not client.api_token or result["flavour"] != "8.3")
+    ):
         return result
     details = await client.gateway_info()
     result["gateway_info"] = details
@@ -60,8 +62,12 @@ async def info(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
 
 async def wait_ready(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
     client = await connect(ctx, params)
-    result = await wait_for_ready(client, sleep=ctx.sleep, timeout=params.get("timeout", 300),
-                                  interval=params.get("interval", 2))
+    result = await wait_for_ready(
+        client,
+        sleep=ctx.sleep,
+        timeout=params.get("timeout", 300),
+        interval=params.get("interval", 2),
+    )
     return {k: result[k] for k in READY_OUTPUT}
 
 
@@ -70,13 +76,21 @@ async def restart(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
     pending = await client.pending_restart_tasks()
     await client.restart()
     await ctx.log(f"Restart requested on {client.base_url} ({len(pending)} pending task(s))")
-    out: dict[str, Any] = {"restarted": True, "pending_tasks": len(pending), "waited": False,
-                           "state": "RESTARTING", "waited_seconds": 0.0}
+    out: dict[str, Any] = {
+        "restarted": True,
+        "pending_tasks": len(pending),
+        "waited": False,
+        "state": "RESTARTING",
+        "waited_seconds": 0.0,
+    }
     if not params.get("wait", True):
         return out
     result = await wait_for_restart(
-        client, sleep=ctx.sleep, timeout=params.get("timeout", 300),
-        interval=params.get("interval", 2), grace=params.get("grace", 10),
+        client,
+        sleep=ctx.sleep,
+        timeout=params.get("timeout", 300),
+        interval=params.get("interval", 2),
+        grace=params.get("grace", 10),
     )
     out.update(waited=True, state=result["state"], waited_seconds=result["waited_seconds"])
     return out
@@ -87,13 +101,19 @@ STEP_TYPES = [
         name="gateway.ping",
         summary="Check the gateway answers /StatusPing (no credential needed)",
         handler=ping,
-        parameters=parameters({
-            "timeout": {**TIMEOUT, "description": "Seconds to wait for the answer"},
-            "require_running": {"type": "boolean", "default": True,
-                                "description": "Fail unless the state is RUNNING"},
-        }),
-        output=output({"url": {"type": "string"}, "state": {"type": "string"},
-                       "details": {"type": "string"}}),
+        parameters=parameters(
+            {
+                "timeout": {**TIMEOUT, "description": "Seconds to wait for the answer"},
+                "require_running": {
+                    "type": "boolean",
+                    "default": True,
+                    "description": "Fail unless the state is RUNNING",
+                },
+            }
+        ),
+        output=output(
+            {"url": {"type": "string"}, "state": {"type": "string"}, "details": {"type": "string"}}
+        ),
         resources=("gateway",),
     ),
     StepType(
@@ -103,13 +123,20 @@ STEP_TYPES = [
         "credential has an API token (api: auto), always (always) or never (never).",
         handler=info,
         parameters=parameters({"api": {"enum": ["auto", "always", "never"], "default": "auto"}}),
-        output=output({
-            "url": {"type": "string"}, "name": {"type": "string"}, "version": {"type": "string"},
-            "full_version": {"type": "string"}, "edition": {"type": "string"},
-            "state": {"type": "string"}, "redundancy": {"type": "string"},
-            "flavour": {"enum": ["8.1", "8.3"]}, "gwinfo": {"type": "object"},
-            "gateway_info": {"type": ["object", "null"]},
-        }),
+        output=output(
+            {
+                "url": {"type": "string"},
+                "name": {"type": "string"},
+                "version": {"type": "string"},
+                "full_version": {"type": "string"},
+                "edition": {"type": "string"},
+                "state": {"type": "string"},
+                "redundancy": {"type": "string"},
+                "flavour": {"enum": ["8.1", "8.3"]},
+                "gwinfo": {"type": "object"},
+                "gateway_info": {"type": ["object", "null"]},
+            }
+        ),
         resources=("gateway",),
     ),
     StepType(
@@ -124,16 +151,28 @@ STEP_TYPES = [
         name="gateway.restart",
         summary="Restart the gateway and (by default) wait until it is ready again",
         handler=restart,
-        parameters=parameters({
-            "wait": {"type": "boolean", "default": True},
-            "timeout": {**TIMEOUT, "default": 300},
-            "interval": INTERVAL,
-            "grace": {"type": "number", "minimum": 0, "default": 10,
-                      "description": "Seconds to watch for the gateway going down first"},
-        }),
-        output=output({"restarted": {"type": "boolean"}, "pending_tasks": {"type": "integer"},
-                       "waited": {"type": "boolean"}, "state": {"type": "string"},
-                       "waited_seconds": {"type": "number"}}),
+        parameters=parameters(
+            {
+                "wait": {"type": "boolean", "default": True},
+                "timeout": {**TIMEOUT, "default": 300},
+                "interval": INTERVAL,
+                "grace": {
+                    "type": "number",
+                    "minimum": 0,
+                    "default": 10,
+                    "description": "Seconds to watch for the gateway going down first",
+                },
+            }
+        ),
+        output=output(
+            {
+                "restarted": {"type": "boolean"},
+                "pending_tasks": {"type": "integer"},
+                "waited": {"type": "boolean"},
+                "state": {"type": "string"},
+                "waited_seconds": {"type": "number"},
+            }
+        ),
         resources=("gateway",),
     ),
 ]

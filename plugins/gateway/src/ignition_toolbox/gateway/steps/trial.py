@@ -9,15 +9,21 @@ from ignition_toolbox.core import StepContext, StepType
 from ..errors import GatewayAuthError
 from .connect import connect, output, parameters
 
-TRIAL = {"license_mode": {"type": "string"}, "trial_state": {"type": "string"},
-         "seconds_left": {"type": "integer"}, "expired": {"type": "boolean"}}
+TRIAL = {
+    "license_mode": {"type": "string"},
+    "trial_state": {"type": "string"},
+    "seconds_left": {"type": "integer"},
+    "expired": {"type": "boolean"},
+}
 
 
 def _trial(body: dict[str, Any]) -> dict[str, Any]:
-    return {"license_mode": str(body.get("licenseMode", "")),
-            "trial_state": str(body.get("trialState", "")),
-            "seconds_left": int(body.get("trialSecondsLeft") or 0),
-            "expired": bool(body.get("expired"))}
+    return {
+        "license_mode": str(body.get("licenseMode", "")),
+        "trial_state": str(body.get("trialState", "")),
+        "seconds_left": int(body.get("trialSecondsLeft") or 0),
+        "expired": bool(body.get("expired")),
+    }
 
 
 async def trial_status(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -37,7 +43,9 @@ async def reset_trial(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any
         if exc.status == 403 and not before["expired"]:
             raise GatewayAuthError(
                 "The gateway resets a trial only once it has expired "
-                f"({before['seconds_left']} s left)", status=403, code="validation_error",
+                f"({before['seconds_left']} s left)",
+                status=403,
+                code="validation_error",
             ) from exc
         raise
     await ctx.log("Trial reset")

@@ -1,0 +1,80 @@
+"""Input files a step reads stay inside the folders the caller allows (the server sets them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ignition_toolbox.core import Execution, PluginManager, StepType, hookimpl
+
+
+async def _read(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    return {"text": ctx.resolve_file(params["path"], "Module").read_text()}
+
+
+class Reader:
+    @hookimpl
+    def itk_step_types(self) -> list[StepType]:
+        return [
+            StepType(
+                "test.read",
+                "reads a file",
+                _read,
+                {"type": "object", "properties": {"path": {"type": "string"}}},
+            )
+        ]
+
+
+@pytest.fixture
+def folders(tmp_path: Path) -> tuple[Path, Path]:
+    allowed, outside = tmp_path / "uploads", tmp_path / "secret"
+    allowed.mkdir()
+    outside.mkdir()
+    (allowed / "x.modl").write_text("inside")
+    (outside / "passwd").write_text("outside")
+    (allowed / "link.modl").symlink_to(outside / "passwd")
+    return allowed, outside
+
+
+async def read(
+    path: str, files_dirs: list[Path] | None, tmp_path: Path
+) -> tuple[str, dict[str, Any] | None, Any]:
+    plugins = PluginManager(entry_points=False, extra=[("reader", Reader())])
+    playbook = plugins.parse_playbook(
+        f"name: r\nsteps:\n  - {{id: r, type: test.read, parameters: {{path: '{path}'}}}}\n"
+    )
+    ex = Execution(playbook, plugins=plugins, files_dirs=files_dirs, artifacts_dir=tmp_path / "a")
+    status = await ex.run()
+    return status, ex.step_results[0].error, ex.step_results[0].output
+
+
+async def test_relative_and_absolute_paths_inside_the_allowed_folder_are_read(
+    folders, tmp_path
+) -> None:
+    allowed, _ = folders
+    assert (await read("x.modl", [allowed], tmp_path))[2] == {"text": "inside"}
+    assert (await read(str(allowed / "x.modl"), [allowed], tmp_path))[2] == {"text": "inside"}
+
+
+@pytest.mark.parametrize("path", ["../secret/passwd", "{outside}/passwd", "link.modl"])
+async def test_paths_escaping_the_allowed_folder_are_refused(folders, tmp_path, path: str) -> None:
+    allowed, outside = folders
+    status, error, _ = await read(path.format(outside=outside), [allowed], tmp_path)
+    assert status == "failed" and error["code"] == "invalid_path"
+    assert str(outside) not in error["message"]
+
+
+async def test_missing_files_name_only_the_file(folders, tmp_path) -> None:
+    allowed, _ = folders
+    _status, error, _ = await read("nope.modl", [allowed], tmp_path)
+    assert (
+        error["code"] == "validation_error"
+        and error["message"] == "Module file 'nope.modl' does not exist"
+    )
+
+
+async def test_without_allowed_folders_the_cli_reads_the_users_paths(folders, tmp_path) -> None:
+    _, outside = folders
+    assert (await read(str(outside / "passwd"), None, tmp_path))[2] == {"text": "outside"}
