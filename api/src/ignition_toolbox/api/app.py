@@ -21,6 +21,7 @@ from .settings import Settings
 from .state import EXTENSION, AppState, current
 from .vault import open_vault
 from .websocket import blueprint as websocket_blueprint
+from .webui import blueprint as webui_blueprint
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Q
     )
     app.extensions[EXTENSION] = state
     register_error_handlers(app)
-    for blueprint in (*BLUEPRINTS, websocket_blueprint):
+    for blueprint in (*BLUEPRINTS, websocket_blueprint, webui_blueprint):
         app.register_blueprint(blueprint)
 
     @app.before_serving

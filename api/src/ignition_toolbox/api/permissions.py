@@ -117,6 +117,8 @@ ROUTES: dict[str, RouteSpec] = {
     "websocket.executions_ws": RouteSpec(
         Permission.EXECUTIONS_READ, "WebSocket of execution updates and screenshot frames"
     ),
+    "webui.index": RouteSpec(Permission.PUBLIC, "Web UI page (its API calls carry the key)"),
+    "webui.asset": RouteSpec(Permission.PUBLIC, "Web UI static assets"),
 }
 
 # Quart registers a static route when a static folder exists; the app is built without one.

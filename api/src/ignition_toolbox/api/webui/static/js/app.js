@@ -1,0 +1,185 @@
+// Bootstrap: auth prompt, the live socket, the footer (health, version, connection) and the router.
+
+import { api, apiEvents, ApiError } from './api.js';
+import { can, clearKey, detectRole, getKey, session, setKey } from './auth.js';
+import { clear, errorBox, h } from './dom.js';
+import { Router } from './router.js';
+import { LiveSocket } from './ws.js';
+import { renderPlaybooks, renderPlaybook } from './views/playbooks.js';
+import { renderEditor } from './views/editor.js';
+import { renderExecutions } from './views/executions.js';
+import { renderExecution } from './views/execution.js';
+import { renderCredentials } from './views/credentials.js';
+import { renderKeys } from './views/keys.js';
+import { renderReference } from './views/reference.js';
+
+const ws = new LiveSocket();
+const main = document.getElementById('main');
+
+function setActiveNav(name) {
+  for (const link of document.querySelectorAll('#nav a')) {
+    if (link.dataset.nav === name) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
+function showError(root, err) {
+  if (err instanceof ApiError && err.status === 401) {
+    clear(root, h('h1', {}, 'API key required'), h('p', {}, 'This server requires an API key.'),
+      h('button', { class: 'primary', onclick: () => askForKey() }, 'Enter API key'));
+    return;
+  }
+  clear(root, h('h1', {}, 'Something went wrong'), errorBox(err));
+}
+
+const ctx = { api, ws, session, can, setActiveNav, showError };
+
+const router = new Router(main, [
+  { pattern: /^\/playbooks\/?$/, view: renderPlaybooks, nav: 'playbooks' },
+  { pattern: /^\/playbooks\/(?<path>.+)$/, view: renderPlaybook, nav: 'playbooks' },
+  { pattern: /^\/edit\/(?<path>.+)$/, view: renderEditor, nav: 'playbooks' },
+  { pattern: /^\/executions\/?$/, view: renderExecutions, nav: 'executions' },
+  { pattern: /^\/executions\/(?<id>[^/]+)$/, view: renderExecution, nav: 'executions' },
+  { pattern: /^\/credentials\/?$/, view: renderCredentials, nav: 'credentials' },
+  { pattern: /^\/keys\/?$/, view: renderKeys, nav: 'keys' },
+  { pattern: /^\/reference\/?$/, view: renderReference, nav: 'reference' },
+], ctx);
+
+// -- auth -----------------------------------------------------------------------------------------
+
+let keyDialog = null;
+
+function askForKey(message) {
+  if (keyDialog) return;
+  const input = h('input', {
+    id: 'api-key-input', type: 'password', autocomplete: 'off', spellcheck: 'false',
+    required: true, placeholder: 'itk_…', 'aria-describedby': 'api-key-help',
+  });
+  const error = h('p', { class: 'field-error', id: 'api-key-error', role: 'alert' }, message || '');
+  keyDialog = h('dialog', { class: 'modal', 'aria-labelledby': 'api-key-title' },
+    h('form', { method: 'dialog', novalidate: true },
+      h('h2', { id: 'api-key-title' }, 'API key required'),
+      h('p', { id: 'api-key-help' },
+        'This server requires an API key. It is kept for this browser tab only and forgotten when the tab closes.'),
+      h('label', { for: 'api-key-input' }, 'API key'),
+      input,
+      error,
+      h('div', { class: 'actions' },
+        h('button', { type: 'submit', class: 'primary', value: 'ok' }, 'Use this key'))));
+  keyDialog.addEventListener('cancel', (event) => event.preventDefault());
+  keyDialog.querySelector('form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const key = input.value.trim();
+    if (!key) {
+      error.textContent = 'Enter a key.';
+      return;
+    }
+    setKey(key);
+    try {
+      await detectRole(api);
+    } catch (err) {
+      clearKey();
+      error.textContent = err instanceof ApiError && err.status === 401
+        ? 'The server did not accept this key.' : err.message;
+      return;
+    }
+    keyDialog.close();
+    keyDialog.remove();
+    keyDialog = null;
+    renderSession();
+    ws.restart();
+    router.render();
+  });
+  document.body.append(keyDialog);
+  keyDialog.showModal();
+  input.focus();
+}
+
+apiEvents.addEventListener('unauthorized', () => {
+  if (getKey()) clearKey();
+  renderSession();
+  askForKey(session.role === null && !getKey() ? '' : 'The key was not accepted (expired or revoked?).');
+});
+
+function renderSession() {
+  const box = document.getElementById('session');
+  const children = [];
+  if (session.role) {
+    children.push(h('span', { class: 'who', title: 'Your role on this server' },
+      session.keyName === 'local' ? 'Local mode (admin)' : `${session.keyName || 'key'} · ${session.role}`));
+  }
+  if (getKey()) {
+    children.push(h('button', {
+      class: 'link', type: 'button',
+      onclick: () => { clearKey(); ws.stop(); renderSession(); askForKey(); },
+    }, 'Forget key'));
+  }
+  clear(box, children);
+}
+
+// -- footer ---------------------------------------------------------------------------------------
+
+async function refreshHealth() {
+  const el = document.getElementById('health');
+  try {
+    const health = await api('/api/health');
+    el.className = `health health-${health.status}`;
+    el.textContent = `Server ${health.status} · version ${health.version} · up ${formatUptime(health.uptime_seconds)}`;
+    setOffline(false);
+  } catch {
+    el.className = 'health health-down';
+    el.textContent = 'Server unreachable';
+    setOffline(true);
+  }
+}
+
+function formatUptime(seconds) {
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  return `${Math.floor(seconds / 3600)} h ${Math.floor((seconds % 3600) / 60)} min`;
+}
+
+let serverDown = false;
+function setOffline(down) {
+  serverDown = down;
+  renderConnection();
+}
+
+function renderConnection() {
+  const state = ws.state;
+  const el = document.getElementById('ws-state');
+  const banner = document.getElementById('offline-banner');
+  el.dataset.state = state;
+  if (state === 'online') el.textContent = '● Live updates';
+  else if (state === 'connecting') el.textContent = '○ Connecting…';
+  else {
+    const secs = ws.retryAt ? Math.max(0, Math.ceil((ws.retryAt - Date.now()) / 1000)) : null;
+    el.textContent = secs !== null ? `○ Offline, retrying in ${secs} s` : '○ Offline';
+  }
+  const offline = serverDown || state === 'offline';
+  banner.hidden = !offline;
+  banner.textContent = serverDown
+    ? 'The server cannot be reached. Showing the last known data; reconnecting…'
+    : 'Live updates are disconnected. Reconnecting…';
+  document.body.classList.toggle('is-offline', offline);
+}
+
+ws.addEventListener('state', renderConnection);
+setInterval(() => { if (ws.state === 'offline') renderConnection(); }, 1000);
+
+// -- start ----------------------------------------------------------------------------------------
+
+async function start() {
+  refreshHealth();
+  setInterval(refreshHealth, 10000);
+  try {
+    await detectRole(api);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) session.role = session.role || 'readonly';
+  }
+  renderSession();
+  if (!session.required || getKey()) ws.start();
+  router.render();
+}
+
+start();
