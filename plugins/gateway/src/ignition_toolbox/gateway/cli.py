@@ -36,6 +36,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     parser.add_argument("--bearer-auth", action="store_true",
                         help="Also accept Authorization: Bearer name:secret [UNC]")
     parser.add_argument("--uninstall-accepts", choices=["both", "query", "body"], default="both")
+    parser.add_argument("--render-delay-ms", type=int, default=300,
+                        help="How long Perspective pages show the loading spinner")
+    parser.add_argument("--no-demo", dest="demo", action="store_false",
+                        help="Start without the Perspective demo projects (demo, demo_secure)")
     parser.add_argument("--time-scale", type=float, default=1.0,
                         help="Run simulated time this many times faster than real time")
     parser.set_defaults(func=run)
@@ -65,6 +69,7 @@ def options_from_args(args: argparse.Namespace) -> dict[str, Any]:
         "require_secure_api_keys": args.require_https_tokens,
         "bearer_auth": args.bearer_auth,
         "uninstall_accepts": args.uninstall_accepts,
+        "render_delay_ms": args.render_delay_ms,
     }
 
 
@@ -76,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
 
     options = SimOptions(**options_from_args(args))
     gateway = SimGateway(options, clock=SimClock(scale=args.time_scale))
+    if args.demo:
+        from .sim.perspective import load_demo
+
+        load_demo(gateway)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve_async(args.host, args.port, gateway=gateway,
                                 announce=lambda line: print(line, flush=True)))

@@ -17,7 +17,8 @@ from urllib.parse import urlencode
 from quart import Quart, Response, redirect, request
 from werkzeug.exceptions import HTTPException
 
-from .html import app_page, home_page_81, jetty_error, login_page
+from . import perspective, webui
+from .html import home_page_81, jetty_error, login_page
 from .state import SimGateway, SimHTTPError, SimOptions
 
 API = "/data/api/v1"
@@ -362,10 +363,15 @@ def build_quart(gw: SimGateway) -> Quart:
 
     # -- sessions: the IdP flow (§2c) --------------------------------------------------------
 
+    login_returns: dict[str, str] = {}
+
     @app.get("/data/app/login")
     async def app_login() -> Response:
-        """Start the web login: redirect to the IdP."""
+        """Start the web login: redirect to the IdP (``?redirect=`` a local path to come back to)."""
         state = secrets.token_urlsafe(12)
+        back = request.args.get("redirect", "")
+        if back.startswith("/") and not back.startswith("//"):
+            login_returns[state] = back
         params = {"response_type": "code", "client_id": "ignition-web",
                   "redirect_uri": "/data/federate/callback/internal", "state": state,
                   "nonce": secrets.token_urlsafe(8)}
@@ -416,7 +422,7 @@ def build_quart(gw: SimGateway) -> Quart:
     async def federate_callback() -> Response:
         """Exchange the code for the webui-sid cookie."""
         sid = gw.idp_callback(request.args.get("code", ""))
-        response = redirect("/app", 302)
+        response = redirect(login_returns.pop(request.args.get("state", ""), "/app"), 302)
         response.set_cookie(gw.session_cookie, sid, path="/", httponly=True, samesite="Strict")
         return response
 
@@ -424,12 +430,6 @@ def build_quart(gw: SimGateway) -> Quart:
     async def app_session() -> Response:
         """The logged-in user and the CSRF token for mutations."""
         return _json(gw.session_info(request.cookies.get(gw.session_cookie)))
-
-    @app.get("/app")
-    async def app_home() -> Response:
-        session = gw.session(request.cookies.get(gw.session_cookie))
-        return Response(app_page(gw.options.name, session.user if session else None,
-                                 bool(gw.restart_tasks)), content_type="text/html")
 
     @app.get("/web/home")
     async def web_home() -> Response:
@@ -481,6 +481,8 @@ def build_quart(gw: SimGateway) -> Quart:
             setattr(gw.options, key, value)
         return _json(gw.describe())
 
+    perspective.register(app, gw)
+    webui.register(app, gw)
     return app
 
 

@@ -100,9 +100,14 @@ def make_project_zip(
     description: str = "",
     views: dict[str, dict[str, Any]] | None = None,
     extra_files: dict[str, bytes | str] | None = None,
+    settings: dict[str, Any] | None = None,
     path: str | Path | None = None,
 ) -> bytes:
-    """Return a project export: ``project.json`` plus Perspective ``view.json`` files."""
+    """Return a project export: ``project.json`` plus Perspective ``view.json`` files.
+
+    ``settings`` adds keys to ``project.json`` (``{"requiresAuth": True}`` puts the simulated
+    Perspective client behind the IdP login).
+    """
     views = views if views is not None else {
         "Main": {"root": {"type": "ia.container.flex", "meta": {"name": "root"}, "props": {},
                           "children": [{"type": "ia.display.label", "meta": {"name": "Label"},
@@ -112,7 +117,7 @@ def make_project_zip(
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("project.json", json.dumps({
             "title": title or name, "description": description, "parent": "",
-            "enabled": True, "inheritable": False,
+            "enabled": True, "inheritable": False, **(settings or {}),
         }))
         for view_path, view in views.items():
             archive.writestr(

@@ -37,19 +37,74 @@ def jetty_error(status: int, uri: str, message: str = "") -> str:
 
 
 def login_page(continue_label: str) -> str:
-    """The two-step IdP form: username, CONTINUE, password, CONTINUE (R10, O6 LoginHelper)."""
+    """The two-step IdP form: username, CONTINUE, password, CONTINUE (R10, O6 LoginHelper).
+
+    Its script drives the same challenge API a client uses (§2c): next-challenge, submit-challenge,
+    next-challenge, then back to ``oidc/auth`` with the completed token.
+    """
     label = escape(continue_label)
     return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>Log In</title></head>
+<html><head><meta charset="utf-8"><title>Log In</title>
+<link rel="stylesheet" href="/__sim__/assets/perspective.css"></head>
 <body class="idp-login">
+<div class="login-panel">
 <div class="panel-header"><p class="panel-description">You must log in to continue.</p></div>
-<form class="login-form" onsubmit="return false">
-  <input class="username-field" name="username" autocomplete="username">
-  <input class="password-field" name="password" type="password" style="display:none">
-  <div class="submit-button" role="button">{label}</div>
+<form class="login-form">
+  <input class="username-field" name="username" autocomplete="username" placeholder="Username">
+  <input class="password-field" name="password" type="password" autocomplete="current-password"
+         placeholder="Password" style="display:none">
+  <div class="login-error" style="display:none;color:#c62828"></div>
+  <div class="submit-button" role="button" tabindex="0">{label}</div>
   <button class="submit-button" type="submit">{label}</button>
 </form>
+</div>
+<script>{_LOGIN_SCRIPT}</script>
 </body></html>
+"""
+
+
+_LOGIN_SCRIPT = """
+(function () {
+  const params = new URLSearchParams(location.search);
+  let token = params.get("token");
+  params.delete("token");
+  const base = location.pathname.replace(/authn\\/login$/, "");
+  const form = document.querySelector("form.login-form");
+  const user = form.querySelector("input.username-field");
+  const pass = form.querySelector("input.password-field");
+  const error = form.querySelector(".login-error");
+  let busy = false;
+  function call(path, body) {
+    return fetch(base + "authn/" + path, {method: "POST", headers: {"Content-Type": "application/json"},
+      body: JSON.stringify(body)}).then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); });
+  }
+  function fail(message) { error.textContent = message; error.style.display = ""; busy = false; }
+  function next() {
+    if (busy) return;
+    error.style.display = "none";
+    if (pass.style.display === "none") {
+      if (!user.value) { fail("Enter a username"); return; }
+      user.style.display = "none"; pass.style.display = ""; pass.focus(); return;
+    }
+    busy = true;
+    call("next-challenge", {token: token}).then(function (r) {
+      token = r.token;
+      return call("submit-challenge/basic", {token: token, rememberMe: false,
+        challenge: {username: user.value, password: pass.value}});
+    }).then(function (r) {
+      token = r.token;
+      if (!r.success) { pass.value = ""; throw new Error("Invalid username or password"); }
+      return call("next-challenge", {token: token});
+    }).then(function (r) {
+      token = r.token;
+      params.set("token", token);
+      location.href = base + "oidc/auth?" + params.toString();
+    }).catch(function (e) { fail(e.message); });
+  }
+  form.addEventListener("submit", function (e) { e.preventDefault(); next(); });
+  form.querySelector("div.submit-button").addEventListener("click", next);
+})();
 """
 
 

@@ -80,6 +80,8 @@ class SimOptions:
     trial_seconds: float = 7200.0
     idp_name: str = "default"
     continue_label: str = "CONTINUE"  # [UNC] literal uppercase?
+    render_delay_ms: int = 300  # Perspective client spinner before views render (§4f)
+    table_delay_ms: int = 150  # table rows render after the headers (C7)
 
     @property
     def flavour(self) -> str:
