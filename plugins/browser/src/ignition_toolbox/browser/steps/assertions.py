@@ -3,6 +3,7 @@
 Each assertion re-checks until it holds or its timeout runs out (pages settle asynchronously), then
 fails with ``validation_error`` naming what was expected and what was found. The polling sleeps
 with ``ctx.sleep``, so a paused execution stops the clock and a cancel ends the wait at once.
+Each check looks at the session's current page, so a popup opened by the previous step counts.
 """
 
 from __future__ import annotations
@@ -86,12 +87,11 @@ def _timeout(p: dict[str, Any]) -> float:
 
 async def _verify(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -> dict[str, Any]:
     selector = p["selector"]
-    locator = session.page.locator(selector)
     exists = p.get("exists", True)
     wanted_count = p.get("count")
 
     async def probe() -> tuple[bool, int]:
-        count = await locator.count()
+        count = await session.page.locator(selector).count()
         if wanted_count is not None:
             return count == wanted_count, count
         return (count > 0) == exists, count
@@ -127,10 +127,9 @@ async def _verify_text(
             re.compile(expected)
         except re.error as exc:
             raise _fail(f"expected is not a valid regex: {exc}", {"expected": expected}) from None
-    locator = session.page.locator(selector)
 
     async def probe() -> tuple[bool, str | None]:
-        one = await _single(locator, selector)
+        one = await _single(session.page.locator(selector), selector)
         if one is None:
             return False, None
         text = await _read_text(one, p.get("source", "inner_text"))
@@ -159,10 +158,9 @@ async def _verify_attribute(
     expected = p.get("expected")
     match = p.get("match", "exact")
     present_wanted = p.get("present", True)
-    locator = session.page.locator(selector)
 
     async def probe() -> tuple[bool, Any]:
-        one = await _single(locator, selector)
+        one = await _single(session.page.locator(selector), selector)
         if one is None:
             return False, "<no element>"
         value = await one.get_attribute(attribute, timeout=1000)
@@ -209,7 +207,6 @@ async def _verify_state(
     ctx: StepContext, session: BrowserSession, p: dict[str, Any]
 ) -> dict[str, Any]:
     selector, state = p["selector"], p["state"]
-    locator = session.page.locator(selector)
 
     async def describe(one: Locator) -> list[str]:
         seen = ["visible" if await one.is_visible() else "hidden"]
@@ -219,7 +216,7 @@ async def _verify_state(
         return seen
 
     async def probe() -> tuple[bool, Any]:
-        one = await _single(locator, selector)
+        one = await _single(session.page.locator(selector), selector)
         if one is None:
             return state == "hidden", "missing"
         try:
