@@ -46,6 +46,10 @@ class Secrets:
     def __bool__(self) -> bool:
         return bool(self._values)
 
+    def values(self) -> list[str]:
+        """The secrets, longest first, for plugins that scrub their own files (traces)."""
+        return sorted(self._values, key=len, reverse=True)
+
     def redact(self, value: Any) -> Any:
         """Return ``value`` with every known secret replaced by ``***``, at any depth."""
         if self._pattern is None:
@@ -193,9 +197,15 @@ class ExecutionContext:
     async def log(self, message: str, level: str = "info", step_id: str | None = None) -> None:
         await self.emit(LogEvent(self.execution_id, level, self.secrets.redact(message), step_id))
 
-    async def emit_frame(self, data: bytes, mime_type: str = "image/jpeg") -> None:
+    async def emit_frame(
+        self, data: bytes, mime_type: str = "image/jpeg", captured_at_ms: int | None = None
+    ) -> None:
         """Send one live-view frame. Callers mask secrets in the image before they call this."""
-        await self.emit(ScreenshotFrameEvent(self.execution_id, data, mime_type))
+        if captured_at_ms is None:
+            event = ScreenshotFrameEvent(self.execution_id, data, mime_type)
+        else:
+            event = ScreenshotFrameEvent(self.execution_id, data, mime_type, captured_at_ms)
+        await self.emit(event)
 
     async def add_artifact(
         self,
@@ -321,8 +331,19 @@ class StepContext:
     async def log(self, message: str, level: str = "info") -> None:
         await self.execution.log(message, level, self.step.id)
 
-    async def emit_frame(self, data: bytes, mime_type: str = "image/jpeg") -> None:
-        await self.execution.emit_frame(data, mime_type)
+    async def emit_frame(
+        self, data: bytes, mime_type: str = "image/jpeg", captured_at_ms: int | None = None
+    ) -> None:
+        await self.execution.emit_frame(data, mime_type, captured_at_ms)
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the running step is being stopped by the operator: ``cancel``, ``skip`` or None."""
+        if self.execution.controls.cancelled:
+            return "cancel"
+        if getattr(self.execution.runner, "skip_requested", False):
+            return "skip"
+        return None
 
     async def add_artifact(
         self,

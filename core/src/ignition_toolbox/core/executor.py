@@ -171,6 +171,11 @@ class Execution:
                 self.secrets.add(self.parameters[p.name])
         self.context: ExecutionContext | None = None
 
+    @property
+    def skip_requested(self) -> bool:
+        """True while the operator's skip is ending the running step."""
+        return self._skip_requested
+
     # -- control -------------------------------------------------------------------------------
 
     def _refuse(self, action: str) -> InvalidTransitionError:

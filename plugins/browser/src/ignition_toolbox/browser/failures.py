@@ -59,9 +59,8 @@ def translate(exc: PlaywrightError, params: dict[str, Any], timeout_s: float) ->
 
 
 def _stopped_by_operator(ctx: StepContext) -> bool:
-    """Cancel or skip (not a playbook ``timeout``). The core has no public flag for skip yet."""
-    runner = ctx.execution.runner
-    return bool(ctx.execution.controls.cancelled or getattr(runner, "_skip_requested", False))
+    """Cancel or skip (not a playbook ``timeout``)."""
+    return ctx.stop_reason is not None
 
 
 def browser_step(handler: BrowserHandler) -> Callable[[StepContext, dict[str, Any]], Any]:

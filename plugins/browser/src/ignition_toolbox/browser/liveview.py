@@ -15,8 +15,6 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from ignition_toolbox.core import ScreenshotFrameEvent
-
 from .options import LiveViewOptions
 
 if TYPE_CHECKING:
@@ -92,14 +90,10 @@ class LiveView:
             if self._latest is None:
                 continue
             data, captured = self._latest
-            event = ScreenshotFrameEvent(
-                self._execution.execution_id,
-                base64.b64decode(data),
-                "image/jpeg",
-                timestamp=int(captured * 1000),
-            )
             try:
-                await self._execution.emit(event)
+                await self._execution.emit_frame(
+                    base64.b64decode(data), "image/jpeg", captured_at_ms=int(captured * 1000)
+                )
                 self.frames_sent += 1
             except Exception:
                 log.exception("the event sink refused a live-view frame; dropped")

@@ -29,9 +29,7 @@ if TYPE_CHECKING:
 
 
 def _secret_values(execution: ExecutionContext) -> list[str]:
-    # The core keeps the values privately; see the report's core request for a public accessor.
-    values = getattr(execution.secrets, "_values", set())
-    return sorted((v for v in values if isinstance(v, str)), key=len, reverse=True)
+    return execution.secrets.values()
 
 
 def _scrub_text(text: str, secrets: list[str]) -> str:
