@@ -38,8 +38,8 @@ _STATE_JS = """
     username: !!u, password: !!p,
     interstitial: !u && !p && !!vis('p.panel-description'),
     error: e ? e.textContent.trim() : null,
-    perspective: location.pathname.startsWith('/data/perspective/client/') && !u && !p &&
-      !vis('p.panel-description'),
+    done: !location.pathname.startsWith('/idp/') && location.protocol.startsWith('http') &&
+      !u && !p && !vis('p.panel-description'),
     user: (document.querySelector('div.username') || {}).textContent || null,
   };
 }
@@ -71,7 +71,7 @@ async def _settle_after_password(ctx: StepContext, page: Page, until: float) -> 
     """Give the gateway time to answer before the form is looked at again (no double submit)."""
     while time.monotonic() < until:
         seen = await _state(page)
-        if seen is not None and (seen["error"] or seen["perspective"] or not seen["password"]):
+        if seen is not None and (seen["error"] or seen["done"] or not seen["password"]):
             return
         await ctx.sleep(0.1)
 
@@ -79,7 +79,11 @@ async def _settle_after_password(ctx: StepContext, page: Page, until: float) -> 
 async def log_in(
     ctx: StepContext, page: Page, username: str, password: str, *, timeout: float
 ) -> dict[str, Any]:
-    """Drive the form until the Perspective page is back; fail on a rejected password."""
+    """Drive the form until the page it protects is back; fail on a rejected password.
+
+    Done means: off the IdP (``/idp/...``) with no login field or interstitial in sight, which holds
+    for a Perspective client page and for the gateway web UI alike.
+    """
     deadline = time.monotonic() + timeout
     ctx.mark_secret(password)
     actions: list[str] = []
@@ -96,7 +100,7 @@ async def log_in(
                 f"the gateway rejected the login for user {username!r}: {seen['error']}",
                 {"user": username, "url": seen["url"]},
             )
-        if seen["perspective"]:
+        if seen["done"]:
             user = (seen["user"] or "").strip() or None
             return {"user": user, "url": seen["url"], "already_logged_in": not actions}
         if seen["password"]:

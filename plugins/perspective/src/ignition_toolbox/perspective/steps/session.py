@@ -80,16 +80,20 @@ async def _login(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -
     if not result["already_logged_in"]:
         # The login flow loaded the client page again: that new document is now "the" page.
         await state.plant_marker(page)
-    if result["user"] and result["user"] != credential.username:
-        raise StepFailedError(
-            f"logged in, but the page shows user {result['user']!r}, not {credential.username!r}",
-            {"shown": result["user"]},
-        )
     if p.get("wait_ready", True):
         ready = await wait_ready(ctx, page, timeout=timeout, stable=p.get("stable", 0.5))
         if ready.state == LOGIN_REQUIRED:
             raise StepFailedError("the page still asks for a login after logging in")
         result["components"] = ready.components
+    # O6 checks the app bar's div.username for the logged-in user once the page is back.
+    shown = page.locator("div.username, div.user-info span")
+    if await shown.count():
+        result["user"] = (await shown.first.inner_text()).strip() or None
+    if result["user"] and result["user"] != credential.username:
+        raise StepFailedError(
+            f"logged in, but the page shows user {result['user']!r}, not {credential.username!r}",
+            {"shown": result["user"]},
+        )
     return {**result, "username": credential.username}
 
 
