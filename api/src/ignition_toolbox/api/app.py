@@ -6,8 +6,9 @@ import asyncio
 import logging
 import uuid
 
-from ignition_toolbox.core import PlaybookLibrary, PlaybookRoot, PluginManager, RateLimitedError
 from quart import Quart, Response, g, request, websocket
+
+from ignition_toolbox.core import PlaybookLibrary, PlaybookRoot, PluginManager, RateLimitedError
 
 from . import keys
 from .auth import Authenticator
@@ -66,6 +67,10 @@ def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Q
             await start(state)
         except Exception as exc:
             state.extra["startup_error"] = str(exc)
+            if state.database is not None:
+                # An open aiosqlite thread would keep a failed process alive.
+                await close_database(state.database)
+                state.database = None
             raise
 
     @app.after_serving

@@ -11,10 +11,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ignition_toolbox.core import PermissionDeniedError, RateLimitedError, UnauthorizedError
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
+
+from ignition_toolbox.core import PermissionDeniedError, RateLimitedError, UnauthorizedError
 
 from . import audit, keys
 from .models import ApiKeyRecord

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from ignition_toolbox.core import Credential, CredentialNotFoundError, ValidationError
 from tortoise.exceptions import IntegrityError
+
+from ignition_toolbox.core import Credential, CredentialNotFoundError, ValidationError
 
 from .keys import iso
 from .models import CredentialRecord

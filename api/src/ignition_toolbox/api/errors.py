@@ -6,9 +6,10 @@ import logging
 import uuid
 from typing import Any
 
-from ignition_toolbox.core import RateLimitedError, ToolboxError, UnauthorizedError
 from quart import Quart, Response, g, jsonify
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from ignition_toolbox.core import RateLimitedError, ToolboxError, UnauthorizedError
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ignition_toolbox.core import ValidationError
 from quart import g, request
+
+from ignition_toolbox.core import ValidationError
 
 from .auth import LOCAL_PRINCIPAL, Principal
 

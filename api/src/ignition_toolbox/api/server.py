@@ -12,6 +12,7 @@ import sys
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
 from hypercorn.utils import wrap_app
+
 from ignition_toolbox.core import PluginManager
 
 from . import logs

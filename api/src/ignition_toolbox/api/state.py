@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 from quart import current_app
 
 if TYPE_CHECKING:
-    from ignition_toolbox.core import PlaybookLibrary, PluginManager
     from tortoise.context import TortoiseContext
+
+    from ignition_toolbox.core import PlaybookLibrary, PluginManager
 
     from .auth import Authenticator
     from .broadcast import Hub

@@ -7,8 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ignition_toolbox.core import ToolboxError, ValidationError
 from quart import Blueprint, Response, request
+
+from ignition_toolbox.core import ToolboxError, ValidationError
 
 from .. import audit, reports
 from ..executions import STATUSES, StartRequest, detail_view, summary_view

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ignition_toolbox.core import PermissionDeniedError, ToolboxError, ValidationError
 from quart import Blueprint
+
+from ignition_toolbox.core import PermissionDeniedError, ToolboxError, ValidationError
 
 from .. import audit, keys
 from ..models import ApiKeyRecord

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ignition_toolbox.core import ValidationError, parse_playbook, validate_relative_path
 from quart import Blueprint, Response, request
+
+from ignition_toolbox.core import ValidationError, parse_playbook, validate_relative_path
 
 from .. import audit
 from ..request_context import client_ip, json_object, principal

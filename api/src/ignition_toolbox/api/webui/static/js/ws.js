@@ -8,6 +8,7 @@ const PING_EVERY_MS = 15000;
 const PONG_TIMEOUT_MS = 10000;
 const MIN_BACKOFF_MS = 1000;
 const MAX_BACKOFF_MS = 30000;
+const MAX_CACHED_FRAMES = 16;
 
 export class LiveSocket extends EventTarget {
   constructor(path = '/ws/executions') {
@@ -21,6 +22,8 @@ export class LiveSocket extends EventTarget {
     this._retryTimer = null;
     this._pingTimer = null;
     this._pongTimer = null;
+    // The newest screenshot frame of recent executions, so a view opened mid-run shows one at once.
+    this.lastFrames = new Map();
   }
 
   url() {
@@ -90,6 +93,14 @@ export class LiveSocket extends EventTarget {
       if (message.type === 'pong') {
         clearTimeout(this._pongTimer);
         return;
+      }
+      if (message.type === 'screenshot_frame' && message.data) {
+        const id = message.data.execution_id;
+        this.lastFrames.delete(id);
+        this.lastFrames.set(id, message.data.frame);
+        if (this.lastFrames.size > MAX_CACHED_FRAMES) {
+          this.lastFrames.delete(this.lastFrames.keys().next().value);
+        }
       }
       this.dispatchEvent(new CustomEvent('message', { detail: message }));
     });

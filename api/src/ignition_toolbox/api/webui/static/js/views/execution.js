@@ -255,6 +255,13 @@ export async function renderExecution(root, { id }, ctx) {
   const loadArtifactsSoon = debounce(loadArtifacts, 300);
 
   // -- live updates ---------------------------------------------------------------------------
+  function showFrame(frame) {
+    if (typeof frame !== 'string' || !frame.startsWith('data:image/')) return;
+    frameImg.src = frame;
+    frameImg.hidden = false;
+    framePlaceholder.hidden = true;
+    frameImg.dataset.frames = String(Number(frameImg.dataset.frames || 0) + 1);
+  }
   function appendLog(data) {
     logList.append(h('li', { class: `log-${data.level}` },
       h('time', {}, fmtTime(data.timestamp)), ' ', data.step_id ? h('code', {}, data.step_id) : null, ' ', data.message));
@@ -265,11 +272,7 @@ export async function renderExecution(root, { id }, ctx) {
     const data = message.data || {};
     if (data.execution_id !== id) return;
     if (message.type === 'screenshot_frame') {
-      if (typeof data.frame === 'string' && data.frame.startsWith('data:image/')) {
-        frameImg.src = data.frame;
-        frameImg.hidden = false;
-        framePlaceholder.hidden = true;
-      }
+      showFrame(data.frame);
     } else if (message.type === 'execution_update') {
       if (data.status) {
         execution.status = data.status;
@@ -291,6 +294,7 @@ export async function renderExecution(root, { id }, ctx) {
   const onState = (event) => { if (event.detail.state === 'online') refresh(); };
   ctx.ws.addEventListener('state', onState);
 
+  if (canImages && ctx.ws.lastFrames.has(id)) showFrame(ctx.ws.lastFrames.get(id));
   draw();
   loadArtifacts();
   return () => {

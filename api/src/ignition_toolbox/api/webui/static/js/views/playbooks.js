@@ -26,8 +26,11 @@ export async function renderPlaybooks(root, _params, ctx) {
 
   function draw() {
     const q = search.value.trim().toLowerCase();
-    const shown = playbooks.filter((p) => !q || [p.name, p.description, p.path, p.domain]
-      .some((v) => (v || '').toLowerCase().includes(q)));
+    const words = q.split(/\s+/).filter(Boolean);
+    const shown = playbooks.filter((p) => {
+      const text = [p.name, p.description, p.path, p.domain].join(' ').toLowerCase();
+      return words.every((w) => text.includes(w));
+    });
     const byDomain = new Map();
     for (const p of shown) {
       const domain = p.domain || 'other';
