@@ -62,6 +62,8 @@ SAMPLE_REQUESTS: dict[str, tuple[str, str, Any]] = {
     "keys.update_key": ("PATCH", "/api/keys/{other}", {"name": "renamed"}),
     "keys.revoke_key": ("DELETE", "/api/keys/{other}", None),
     "audit.list_audit": ("GET", "/api/audit", None),
+    "webui.index": ("GET", "/", None),
+    "webui.asset": ("GET", "/ui/favicon.svg", None),
 }
 HTTP_ENDPOINTS = sorted(e for e in ROUTES if e != "websocket.executions_ws")
 PRINCIPALS = ("anon", *ROLES)
