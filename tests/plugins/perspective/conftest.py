@@ -23,6 +23,7 @@ from ignition_toolbox.core import (
     Event,
     Execution,
     MappingCredentials,
+    PlaybookLibrary,
     PluginManager,
 )
 from ignition_toolbox.gateway.sim import SimGateway, make_project_zip, running
@@ -215,6 +216,49 @@ async def run_steps(
         sink=sink,
         gateway_url=sim.url,
         artifacts_dir=tmp_path / "artifacts",
+        **kwargs,
+    )
+    status = await execution.run()
+    return Run(status, execution, events)
+
+
+@pytest.fixture(scope="module")
+def every_plugin() -> PluginManager:
+    """All installed plugins, as ``itk run`` loads them."""
+    return PluginManager()
+
+
+@pytest.fixture(scope="module")
+def library(every_plugin: PluginManager) -> PlaybookLibrary:
+    return PlaybookLibrary.from_plugins(every_plugin)
+
+
+async def run_shipped(
+    every_plugin: PluginManager,
+    library: PlaybookLibrary,
+    sim: SimThread,
+    tmp_path: Path,
+    path: str,
+    parameters: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Run:
+    """Run a shipped playbook from the library with every installed plugin."""
+    playbook = every_plugin.parse_playbook(library.read_text(path), source=path)
+    events: list[Event] = []
+
+    async def sink(event: Event) -> None:
+        events.append(event)
+
+    execution = Execution(
+        playbook,
+        plugins=every_plugin,
+        parameters=parameters or {},
+        gateway_url=sim.url,
+        credentials=CREDENTIALS,
+        artifacts_dir=tmp_path / "artifacts",
+        library=library,
+        sink=sink,
+        options={"browser": {"live_view": False}},
         **kwargs,
     )
     status = await execution.run()

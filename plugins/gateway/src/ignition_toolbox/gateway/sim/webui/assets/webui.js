@@ -89,6 +89,21 @@
     } catch (e) { /* not fatal */ }
   }
 
+  // A restart ends every web session; the gateway is back when it answers RUNNING again after
+  // it was seen starting (or after the old session is gone).
+  function watchRestart(status) {
+    let wentAway = false;
+    const timer = setInterval(async function () {
+      try {
+        const ping = await fetch("/StatusPing");
+        const state = ping.ok ? (await ping.json()).state : "DOWN";
+        if (state !== "RUNNING") { wentAway = true; return; }
+        if (!wentAway) wentAway = (await fetch("/data/app/session")).status === 401;
+        if (wentAway) { clearInterval(timer); status.textContent = "Gateway restarted"; }
+      } catch (e) { wentAway = true; }
+    }, 300);
+  }
+
   function restartDialog() {
     const d = dialog("restart-dialog", "Restart Gateway");
     d.box.appendChild(el("p", {}, "Restarting the gateway disconnects every client."));
@@ -105,7 +120,9 @@
       go.disabled = true;
       try {
         await api("POST", "/restart-tasks/restart?confirm=true");
-        d.box.appendChild(el("p", { class: "restart-status" }, "Gateway restarting..."));
+        const status = el("p", { class: "restart-status" }, "Gateway restarting...");
+        d.box.appendChild(status);
+        watchRestart(status);
       } catch (e) { showError(e.message); }
     });
     d.box.appendChild(lab);
