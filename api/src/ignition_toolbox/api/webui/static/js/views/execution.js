@@ -287,15 +287,19 @@ export async function renderExecution(root, { id }, ctx) {
     }
   }
   ctx.ws.addEventListener('message', onMessage);
-  // A safety net while the socket is down: poll an active execution.
+  // A safety net: poll an active execution, often while the socket is down, rarely otherwise.
+  let ticks = 0;
   const poll = setInterval(() => {
-    if (ctx.ws.state !== 'online' && ACTIVE.has(execution.status)) refresh();
+    ticks += 1;
+    if (ACTIVE.has(execution.status) && (ctx.ws.state !== 'online' || ticks % 5 === 0)) refresh();
   }, 2000);
   const onState = (event) => { if (event.detail.state === 'online') refresh(); };
   ctx.ws.addEventListener('state', onState);
 
   if (canImages && ctx.ws.lastFrames.has(id)) showFrame(ctx.ws.lastFrames.get(id));
   draw();
+  // Updates sent between the first fetch and the listener above are caught by this one.
+  refresh();
   loadArtifacts();
   return () => {
     ctx.ws.removeEventListener('message', onMessage);
