@@ -285,7 +285,7 @@
             const d = dialog("api-key-created", "Create API Key");
             d.box.appendChild(el("p", {}, "Copy the key now; it is shown once."));
             const key = el("input", { id: "api-key", type: "text", disabled: true });
-            key.value = name.value + ":" + gen.key;
+            key.setAttribute("value", name.value + ":" + gen.key);
             d.box.appendChild(key);
             const done = button("Done");
             done.addEventListener("click", d.close);
