@@ -23,8 +23,9 @@ function verdict(execution, steps) {
   const err = execution.error || failed?.error;
   switch (s) {
     case 'completed': {
+      const passed = steps.filter((st) => st.status === 'completed').length;
       const skipped = steps.filter((st) => st.status === 'skipped').length;
-      return ['pass', `Passed: ${steps.length} step${steps.length === 1 ? '' : 's'} ran${skipped ? `, ${skipped} skipped` : ''}.`];
+      return ['pass', `Passed: ${passed} step${passed === 1 ? '' : 's'} completed${skipped ? `, ${skipped} skipped` : ''}.`];
     }
     case 'failed':
       return ['fail', `Failed${failed ? ` at step “${failed.step_name || failed.step_id}”` : ''}${err?.message ? `: ${err.message}` : '.'}`];
