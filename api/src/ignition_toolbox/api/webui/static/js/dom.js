@@ -9,7 +9,11 @@ export function h(tag, attrs = {}, ...children) {
     else if (key === 'dataset') Object.assign(el.dataset, value);
     else if (key.startsWith('on') && typeof value === 'function') {
       el.addEventListener(key.slice(2).toLowerCase(), value);
-    } else if (key === 'value' || key === 'checked' || key === 'disabled' || key === 'selected') {
+    } else if (key === 'selected' || key === 'checked') {
+      // Both the state and its default, so form.reset() comes back to it.
+      el[key] = value;
+      el[key === 'selected' ? 'defaultSelected' : 'defaultChecked'] = value;
+    } else if (key === 'value' || key === 'disabled') {
       el[key] = value;
     } else if (value === true) el.setAttribute(key, '');
     else el.setAttribute(key, String(value));
@@ -40,7 +44,8 @@ export function uid(prefix = 'id') {
 export function fmtTime(iso) {
   if (!iso) return '';
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
 export function fmtDuration(startIso, endIso) {

@@ -40,6 +40,7 @@ export class LiveSocket extends EventTarget {
 
   // Close and connect again at once (after the key changed).
   restart() {
+    this.stopped = false;
     this._teardown();
     this.attempt = 0;
     this._connect();
@@ -107,7 +108,8 @@ export class LiveSocket extends EventTarget {
     ws.addEventListener('close', () => {
       if (this.ws !== ws) return;
       this._teardown();
-      if (!this.stopped) this._scheduleRetry();
+      if (this.stopped) this._setState('offline');
+      else this._scheduleRetry();
     });
   }
 

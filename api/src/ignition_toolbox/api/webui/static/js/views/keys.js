@@ -45,6 +45,7 @@ export async function renderKeys(root, _params, ctx) {
         json: { name: nameInput.value.trim(), role: roleSelect.value, expires_in_days: Number.isInteger(days) ? days : daysInput.value },
       });
       form.reset();
+      daysInput.value = '90';
       showOnce(key);
       await load();
     } catch (err) {
@@ -57,9 +58,9 @@ export async function renderKeys(root, _params, ctx) {
     const outputId = uid('raw-key');
     const output = h('input', { id: outputId, class: 'mono', readonly: true, value: key.key, size: 40 });
     const status = h('span', { class: 'muted', 'aria-live': 'polite' });
-    clear(created, h('div', { class: 'once', role: 'region', 'aria-label': 'New key' },
+    clear(created, h('div', { class: 'once', role: 'region', 'aria-label': 'Key created' },
       h('p', {}, h('strong', {}, `Key “${key.name}” (${key.role}) created.`), ' Copy it now: it is shown only once.'),
-      h('label', { for: outputId, class: 'sr-only' }, 'New API key'),
+      h('label', { for: outputId, class: 'sr-only' }, 'The created key'),
       h('div', { class: 'copy-row' }, output,
         h('button', { type: 'button', class: 'primary', onclick: async () => {
           output.select();
