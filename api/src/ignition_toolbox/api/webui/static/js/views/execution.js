@@ -34,7 +34,13 @@ function verdict(execution, steps) {
     case 'interrupted':
       return ['fail', `Interrupted: ${err?.message || 'the server stopped while it was running'}.`];
     case 'paused':
-      return ['paused', 'Paused. Resume to continue, skip the next step, or cancel.'];
+      if (execution.error) {
+        // Debug mode stopped on a failed step: the API offers skip, resume (accept) or cancel.
+        return ['fail', `Paused on a failure: ${execution.error.message || execution.error.code}. Skip step to go on without it, Resume to accept the failure, or Cancel.`];
+      }
+      return ['paused', execution.debug_mode
+        ? 'Paused before the next step (debug mode). Resume to run it, skip it, or cancel.'
+        : 'Paused. Resume to continue, skip the next step, or cancel.'];
     case 'pending':
       return ['pending', 'Waiting for a free worker…'];
     default:
@@ -148,7 +154,12 @@ export async function renderExecution(root, { id }, ctx) {
       step_index: i, step_id: s.id, step_name: s.name || s.id, step_type: s.type, status: 'pending',
     }) : results;
     for (const r of results) if (r.step_index >= rows.length) rows.push(r);
-    clear(timeline, rows.map((step) => {
+    // Debug mode paused on a failure: the step is still "running" until skip, resume or cancel.
+    const awaiting = execution.status === 'paused' && execution.error;
+    clear(timeline, rows.map((original) => {
+      const step = awaiting && original.status === 'running'
+        ? { ...original, status: 'failed', error: original.error || execution.error }
+        : original;
       const retries = step.attempts > 1 ? step.attempts - 1 : 0;
       const hasOutput = step.output && Object.keys(step.output).length;
       return h('li', { class: `step step-${step.status}`, 'data-step-id': step.step_id, 'data-status': step.status },

@@ -1,0 +1,82 @@
+"""Debug mode from the Web UI: a pause before every step, a stop on the failed step with the choice
+to skip it, and the executions list following the run live."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from webui_support import Process, new_page, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+FAILING = b"""name: Debug me
+version: "1.0"
+domain: e2e
+description: One step that fails between two that pass
+parameters:
+  - {name: mode, type: string, enum: [fast, thorough], default: fast}
+steps:
+  - id: first
+    type: utility.log
+    parameters: {message: "first ({{ parameter.mode }})"}
+  - id: broken
+    name: This one fails
+    type: utility.fail
+    parameters: {message: "broken on purpose"}
+  - id: last
+    type: utility.log
+    parameters: {message: last}
+"""
+
+
+async def test_debug_run_pauses_before_steps_and_on_failure_then_skips_it(
+    browser: Any, server: Process, api: httpx.Client
+) -> None:
+    assert api.put("/api/playbooks/e2e/debug_me.yaml", content=FAILING).status_code in (200, 201)
+    page, errors = await new_page(browser)
+    await page.goto(f"{server.url}/#/executions")
+    await page.locator("#executions-table").wait_for()
+
+    # The list follows a run started elsewhere, live.
+    started = api.post(
+        "/api/executions", json={"playbook_path": "examples/hello.yaml", "parameters": {}}
+    ).json()
+    row = page.locator(f'tr[data-execution-id="{started["execution_id"]}"]')
+    await page.locator(
+        f'tr[data-execution-id="{started["execution_id"]}"][data-status="completed"]'
+    ).wait_for()
+    assert "Hello" in await row.inner_text()
+
+    await page.goto(f"{server.url}/#/playbooks/e2e/debug_me.yaml")
+    mode = page.get_by_label("mode", exact=True)
+    assert await mode.evaluate("(e) => e.tagName") == "SELECT"  # an enum is a select
+    await mode.select_option("thorough")
+    await page.get_by_label("Debug mode").check()
+    await page.get_by_role("button", name="Run playbook").click()
+    await page.wait_for_url(re.compile(r"#/executions/[0-9a-f-]{36}$"))
+    status = page.locator("#execution-status")
+    verdict = page.locator("#verdict")
+
+    await status.locator('[data-status="paused"]').wait_for()
+    assert "debug mode" in await verdict.inner_text()
+    await page.get_by_role("button", name="Resume").click()
+    await page.locator('#timeline li[data-step-id="first"][data-status="completed"]').wait_for()
+    await status.locator('[data-status="paused"]').wait_for()
+    await page.get_by_role("button", name="Resume").click()
+
+    await page.get_by_text("Paused on a failure").wait_for()
+    failed = page.locator('#timeline li[data-step-id="broken"]')
+    assert "broken on purpose" in await failed.inner_text()
+    await shot(page, "21-debug-paused-on-failure")
+    await page.get_by_role("button", name="Skip step").click()
+    await page.locator('#timeline li[data-step-id="broken"][data-status="skipped"]').wait_for()
+    if await status.locator('[data-status="paused"]').count():
+        await page.get_by_role("button", name="Resume").click()  # debug: before "last"
+    await status.locator('[data-status="completed"]').wait_for()
+    assert "1 skipped" in await verdict.inner_text()
+    detail = api.get(page.url.replace("/#/", "/api/")).json()
+    assert detail["parameters"] == {"mode": "thorough"}
+    assert errors == []
