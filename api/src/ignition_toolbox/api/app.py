@@ -63,15 +63,7 @@ def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Q
 
     @app.before_serving
     async def _startup() -> None:
-        try:
-            await start(state)
-        except Exception as exc:
-            state.extra["startup_error"] = str(exc)
-            if state.database is not None:
-                # An open aiosqlite thread would keep a failed process alive.
-                await close_database(state.database)
-                state.database = None
-            raise
+        await prepare(app)
 
     @app.after_serving
     async def _shutdown() -> None:
@@ -140,6 +132,22 @@ def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Q
     return app
 
 
+async def prepare(app: Quart) -> None:
+    """Start once. ``serve`` calls this before Hypercorn so a refusal exits cleanly and at once."""
+    state: AppState = app.extensions[EXTENSION]
+    if state.manager is not None:
+        return
+    try:
+        await start(state)
+    except Exception as exc:
+        state.extra["startup_error"] = str(exc)
+        if state.database is not None:
+            # An open aiosqlite thread would keep a failed process alive.
+            await close_database(state.database)
+            state.database = None
+        raise
+
+
 async def start(state: AppState) -> None:
     """Database (migrated), vault (verified), bootstrap key, crash sweep, then the workers."""
     settings = state.settings
@@ -189,4 +197,4 @@ def startup_error(app: Quart) -> str | None:
     return str(error) if error else None
 
 
-__all__ = ["build_library", "create_app", "start", "startup_error", "stop_activity"]
+__all__ = ["build_library", "create_app", "prepare", "start", "startup_error", "stop_activity"]

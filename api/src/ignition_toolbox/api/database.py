@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 from tortoise.context import TortoiseContext
@@ -13,6 +16,7 @@ from .models import APP_LABEL
 log = logging.getLogger(__name__)
 
 MIGRATIONS_MODULE = "ignition_toolbox.api.migrations"
+OPEN_TIMEOUT = 60.0
 
 
 class DatabaseError(Exception):
@@ -49,10 +53,12 @@ def tortoise_config(url: str) -> dict[str, Any]:
 async def open_database(url: str) -> TortoiseContext:
     """Init Tortoise as the process-wide context (requests run in other tasks) and migrate."""
     config = tortoise_config(url)
+    if url.startswith("sqlite://"):
+        await asyncio.to_thread(_check_sqlite_file, Path(url.removeprefix("sqlite://")))
     context = TortoiseContext()
     try:
         with context:
-            await _init_and_migrate(context, config)
+            await asyncio.wait_for(_init_and_migrate(context, config), OPEN_TIMEOUT)
     except DatabaseError:
         await context.close_connections()
         raise
@@ -64,6 +70,24 @@ async def open_database(url: str) -> TortoiseContext:
             "it may be corrupt, locked or unreachable"
         ) from exc
     return context
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a file that is not SQLite before Tortoise sees it: a failed first connect there
+    leaves its connection lock held and the next query waits forever."""
+    if not path.exists():
+        return
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5)
+        try:
+            connection.execute("PRAGMA schema_version").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise DatabaseError(
+            f"the database file {path.name} is not a usable SQLite database ({exc}); "
+            "refusing to start (it was not modified)"
+        ) from None
 
 
 async def _init_and_migrate(context: TortoiseContext, config: dict[str, Any]) -> None:

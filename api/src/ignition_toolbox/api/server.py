@@ -16,7 +16,7 @@ from hypercorn.utils import wrap_app
 from ignition_toolbox.core import PluginManager
 
 from . import logs
-from .app import create_app, startup_error, stop_activity
+from .app import create_app, prepare, startup_error, stop_activity
 from .settings import Settings, is_loopback
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,8 @@ def hypercorn_config(settings: Settings) -> Config:
     config = Config()
     config.include_server_header = False
     config.accesslog = None
-    config.graceful_timeout = settings.graceful_timeout + 3
+    # Runs and WebSockets are already drained by stop_activity before Hypercorn waits on sockets.
+    config.graceful_timeout = 2.0
     config.websocket_max_message_size = 64 * 1024
     config.websocket_ping_interval = 20
     config.h11_max_incomplete_size = 64 * 1024
@@ -49,7 +50,22 @@ def display_url(host: str, port: int) -> str:
 
 async def serve_async(settings: Settings, plugins: PluginManager | None = None) -> int:
     app = create_app(settings, plugins=plugins)
-    sock = _bind(settings.host, settings.port)
+    try:
+        await prepare(app)
+    except Exception as exc:
+        print(
+            f"itk: error: {startup_error(app) or type(exc).__name__}", file=sys.stderr, flush=True
+        )
+        return 1
+    try:
+        sock = _bind(settings.host, settings.port)
+    except OSError as exc:
+        print(
+            f"itk: error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        await stop_activity(app)
+        return 1
     port = sock.getsockname()[1]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
