@@ -20,6 +20,21 @@ from ..state import current
 blueprint = Blueprint("executions", __name__)
 
 MAX_LIMIT = 200
+SUMMARY_FIELDS = (
+    "id",
+    "playbook_name",
+    "playbook_path",
+    "status",
+    "started_at",
+    "created_at",
+    "completed_at",
+    "current_step_index",
+    "total_steps",
+    "credential_name",
+    "gateway_url",
+    "debug_mode",
+    "error",
+)
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 CONTROL_MESSAGES = {
     "pause": "Execution paused",
@@ -74,8 +89,9 @@ async def list_executions() -> list[dict[str, Any]]:
                 f"status must be one of {', '.join(sorted(STATUSES))}", {"field": "status"}
             )
         query = query.filter(status=status)
-    rows = await query.order_by("-created_at").offset(offset).limit(limit)
-    return [summary_view(r) for r in rows]
+    # Plain values, not model instances: the list is the hottest read of the API.
+    rows = await query.order_by("-created_at").offset(offset).limit(limit).values(*SUMMARY_FIELDS)
+    return [summary_view(ExecutionRecord(**row)) for row in rows]
 
 
 @blueprint.get("/api/executions/<execution_id>")
