@@ -525,3 +525,15 @@ async def test_nested_path_traversal_is_refused(make_execution, library) -> None
     )
     assert await ex.run() == "failed"
     assert ex.step_results[0].error["code"] == "invalid_path"
+
+
+async def test_cancelling_a_run_that_never_started_reports_it_cancelled(
+    make_execution, recorder: Recorder
+) -> None:
+    ex = make_execution(
+        "name: p\nsteps:\n  - {id: a, type: utility.log, parameters: {message: m}}\n"
+    )
+    await ex.cancel()
+    assert ex.status == "cancelled" and recorder.statuses() == ["cancelled"]
+    assert await ex.run() == "cancelled"
+    assert ex.step_results == [] and recorder.statuses() == ["cancelled"]

@@ -355,20 +355,8 @@ class ExecutionManager:
             raise ValidationError(f"Unknown action '{action}'")
 
     async def _cancel(self, execution_id: str, execution: Execution) -> None:
-        queued = execution_id not in self._dequeued
-        already = execution.controls.cancelled
+        # A queued run ends at once: the executor reports `cancelled` through the sink itself.
         await execution.cancel()
-        if queued and not already:
-            # Never picked up by a worker: no executor will report the end, so record it here.
-            execution.status = "cancelled"
-            await ExecutionRecord.filter(id=execution_id).update(
-                status="cancelled", completed_at=_now()
-            )
-            self._live.pop(execution_id, None)
-            self.hub.publish(
-                execution_id,
-                self._update(execution_id, "cancelled", execution.current_step_index),
-            )
 
     async def delete(self, execution_id: str) -> int:
         record = await self.get_record(execution_id)

@@ -221,6 +221,11 @@ class Execution:
         if self.controls.cancelled:
             return
         self.controls.cancelled = True
+        if self.status == "pending" and not self._started:
+            # Still queued: it never starts, and its end is reported now.
+            self._started = True
+            await self._set_status("cancelled")
+            return
         if self._decision is not None and not self._decision.done():
             self._decision.set_result("cancel")
         self.controls.running.set()
@@ -290,6 +295,8 @@ class Execution:
     ) -> str:
         """Run to a terminal status and return it. Never raises for a step's failure."""
         if self._started:
+            if self.status == "cancelled":
+                return self.status
             raise ToolboxError("an execution runs only once")
         self._started = True
         final_error: dict[str, Any] | None = None
