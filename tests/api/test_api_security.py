@@ -351,6 +351,23 @@ async def test_local_mode_checks_host_and_origin(running: Running) -> None:
     assert await ExecutionRecord.all().count() == 0
 
 
+async def test_the_servers_own_web_ui_origin_is_allowed(running: Running) -> None:
+    host = "127.0.0.1:5000"
+    same = await running.client.get(
+        "/api/playbooks", headers={"Host": host, "Origin": f"http://{host}"}
+    )
+    assert same.status_code == 200
+    other_port = await running.client.get(
+        "/api/playbooks", headers={"Host": host, "Origin": "http://127.0.0.1:6000"}
+    )
+    assert other_port.status_code == 403
+    rebound = await running.client.get(
+        "/api/playbooks",
+        headers={"Host": "evil.example:5000", "Origin": "http://evil.example:5000"},
+    )
+    assert rebound.status_code == 403
+
+
 async def test_health_is_public_and_minimal(secured: Running) -> None:
     response = await secured.client.get("/api/health")
     assert response.status_code == 200

@@ -78,7 +78,7 @@ def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Q
         auth = current().auth
         auth.check_host(request.headers.get("Host"))
         origin = request.headers.get("Origin")
-        auth.check_origin(origin)
+        auth.check_origin(origin, request.headers.get("Host"))
         if request.method == "OPTIONS":
             return Response("", status=204)
         endpoint = request.url_rule.endpoint if request.url_rule else None
@@ -98,7 +98,7 @@ def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Q
         state = current()
         auth = state.auth
         auth.check_host(websocket.headers.get("Host"))
-        auth.check_origin(websocket.headers.get("Origin"))
+        auth.check_origin(websocket.headers.get("Origin"), websocket.headers.get("Host"))
         auth.check_ws_handshake(websocket.remote_addr)
         raw = websocket.headers.get("X-API-Key") or websocket.args.get("api_key")
         who = await auth.principal_for(raw, websocket.remote_addr)

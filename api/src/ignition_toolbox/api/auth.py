@@ -66,11 +66,21 @@ class Authenticator:
         if not host or _host_name(host) not in LOOPBACK_NAMES:
             raise PermissionDeniedError("Host not allowed", {"header": "Host"})
 
-    def origin_allowed(self, origin: str | None) -> bool:
-        return origin is None or origin in self.allowed_origins
+    def origin_allowed(self, origin: str | None, host: str | None = None) -> bool:
+        """No Origin (a script), an allow-listed one, or the server's own (its Web UI).
 
-    def check_origin(self, origin: str | None) -> None:
-        if not self.origin_allowed(origin):
+        Same-origin is judged against the ``Host`` header, which ``check_host`` has already held
+        to loopback names in desktop mode, so a rebinding page cannot pass as the UI.
+        """
+        if origin is None or origin in self.allowed_origins:
+            return True
+        if host is None:
+            return False
+        scheme, _, netloc = origin.partition("://")
+        return scheme in ("http", "https") and netloc.lower() == host.strip().lower()
+
+    def check_origin(self, origin: str | None, host: str | None = None) -> None:
+        if not self.origin_allowed(origin, host):
             raise PermissionDeniedError("Origin not allowed", {"header": "Origin"})
 
     # -- keys ----------------------------------------------------------------------------------
