@@ -122,6 +122,14 @@ steps:
 
 BAD_YAML = "name: [unclosed\n"
 
+READ_YAML = """\
+name: Read a file
+parameters:
+  - {name: path, type: file, required: true}
+steps:
+  - {id: read, type: testing.read_file, parameters: {path: "{{ parameter.path }}"}}
+"""
+
 
 def write_playbooks(root: Path) -> Path:
     (root / "gateway").mkdir(parents=True, exist_ok=True)
@@ -132,6 +140,7 @@ def write_playbooks(root: Path) -> Path:
     (root / "examples" / "frames.yaml").write_text(FRAMES_YAML)
     (root / "examples" / "cred.yaml").write_text(CRED_YAML)
     (root / "examples" / "bad.yaml").write_text(BAD_YAML)
+    (root / "examples" / "read.yaml").write_text(READ_YAML)
     return root
 
 

@@ -30,9 +30,24 @@ async def _artifact(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {"artifact_id": event.artifact_id}
 
 
+async def _read_file(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    return {"size": ctx.resolve_file(params["path"], "Module").stat().st_size}
+
+
 @hookimpl
 def itk_step_types() -> list[StepType]:
     return [
+        StepType(
+            name="testing.read_file",
+            summary="Read an input file the server allows",
+            handler=_read_file,
+            parameters={
+                "type": "object",
+                "required": ["path"],
+                "additionalProperties": False,
+                "properties": {"path": {"type": "string"}},
+            },
+        ),
         StepType(
             name="testing.frames",
             summary="Emit live-view frames",

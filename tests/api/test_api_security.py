@@ -62,6 +62,7 @@ SAMPLE_REQUESTS: dict[str, tuple[str, str, Any]] = {
     "keys.update_key": ("PATCH", "/api/keys/{other}", {"name": "renamed"}),
     "keys.revoke_key": ("DELETE", "/api/keys/{other}", None),
     "audit.list_audit": ("GET", "/api/audit", None),
+    "modules.upload_module": ("POST", "/api/modules?fileName=x.modl", "MODL"),
     "webui.index": ("GET", "/", None),
     "webui.asset": ("GET", "/ui/favicon.svg", None),
 }
@@ -137,6 +138,8 @@ async def test_role_matrix(secured: Running, endpoint: str) -> None:
                     "/api/playbooks/gateway/ok.yaml/export", headers={"X-API-Key": keys["admin"]}
                 )
             ).get_data()
+        elif body == "MODL":
+            kwargs["data"] = b"PK\x03\x04 a module"
         elif body is not None:
             kwargs["json"] = body
         before = await AuditRecord.filter(outcome="success").count()

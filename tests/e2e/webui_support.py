@@ -99,7 +99,8 @@ def start_server(tmp: Path, *, auth: bool = False) -> Process:
     """``itk serve`` on a chosen free port. The page's own origin is allow-listed because the
     server refuses every request with an ``Origin`` it does not know (see the report: API gap)."""
     port = free_port()
-    env = {**base_env(tmp), "ITK_ALLOWED_ORIGINS": f"http://127.0.0.1:{port}"}
+    # The tests' module files live under pytest's base temp folder: let steps read them there.
+    env = {**base_env(tmp), "ITK_FILES_DIRS": str(tmp.parent)}
     args = [
         *ITK,
         "serve",

@@ -17,6 +17,7 @@ from .database import close_database, open_database
 from .errors import register_error_handlers
 from .executions import ExecutionManager
 from .permissions import Permission, permission_for
+from .request_class import request_class
 from .routes import BLUEPRINTS
 from .settings import Settings
 from .state import EXTENSION, AppState, current
@@ -41,6 +42,7 @@ def build_library(settings: Settings, plugins: PluginManager) -> PlaybookLibrary
 
 def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Quart:
     app = Quart(__name__, static_folder=None)
+    app.request_class = request_class(settings.max_upload_bytes)
     app.config.update(
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
         BODY_TIMEOUT=10,
@@ -173,7 +175,12 @@ async def start(state: AppState) -> None:
         artifacts_root=settings.artifacts_dir,
         max_concurrent=settings.max_concurrent,
         max_queued=settings.max_queued,
+        files_dirs=settings.input_dirs,
     )
+    settings.uploads_dir.mkdir(parents=True, exist_ok=True)
+    removed = await asyncio.to_thread(state.plugins.cleanup_orphans)
+    if removed:
+        log.warning("removed %d leftovers of a previous run (browser processes)", removed)
     await state.manager.start()
 
 

@@ -21,6 +21,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         playbooks_dir=Path(args.playbooks_dir) if getattr(args, "playbooks_dir", None) else None,
         auth=True if getattr(args, "auth", False) else None,
         max_concurrent=getattr(args, "max_concurrent", None),
+        files_dirs=tuple(Path(d) for d in args.files_dir)
+        if getattr(args, "files_dir", None)
+        else None,
         secret_key_file=Path(args.secret_key_file)
         if getattr(args, "secret_key_file", None)
         else None,
@@ -161,6 +164,13 @@ def register(subparsers: Any) -> None:
     serve.add_argument("--auth", action="store_true", help="require API keys even on loopback")
     serve.add_argument(
         "--max-concurrent", type=int, help="executions run at once (ITK_MAX_CONCURRENT)"
+    )
+    serve.add_argument(
+        "--files-dir",
+        action="append",
+        metavar="DIR",
+        help="a folder steps may read input files from, besides DATA_DIR/uploads; repeatable "
+        "(ITK_FILES_DIRS)",
     )
     _storage_options(serve)
     serve.set_defaults(func=cmd_serve)

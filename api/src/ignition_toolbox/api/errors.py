@@ -78,9 +78,15 @@ def _from_http(exc: HTTPException) -> ToolboxError:
     from ignition_toolbox.core import ValidationError
 
     if isinstance(exc, RequestEntityTooLarge):
-        from quart import current_app
+        from quart import current_app, request
 
-        limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+        from .request_class import UPLOAD_PATHS
+        from .state import current
+
+        if request.path in UPLOAD_PATHS:
+            limit = current().settings.max_upload_bytes
+        else:
+            limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
         return ValidationError(f"Request body is larger than {limit} bytes", {"limit_bytes": limit})
     status = exc.code or 500
     if status == 404:

@@ -169,7 +169,9 @@ class ExecutionManager:
         artifacts_root: Path,
         max_concurrent: int,
         max_queued: int,
+        files_dirs: list[Path] | None = None,
     ) -> None:
+        self.files_dirs = files_dirs
         self.plugins = plugins
         self.library = library
         self.hub = hub
@@ -279,6 +281,7 @@ class ExecutionManager:
             debug=request.debug_mode,
             artifacts_dir=self.artifacts_root / execution_id,
             library=self.library,
+            files_dirs=self.files_dirs,
         )
         stored_parameters = {
             p.name: SECRET_PLACEHOLDER

@@ -20,6 +20,7 @@ class Permission(StrEnum):
     CREDENTIALS_WRITE = "credentials:write"
     KEYS_MANAGE = "keys:manage"
     AUDIT_READ = "audit:read"
+    MODULES_UPLOAD = "modules:upload"
 
 
 ROLES = ("readonly", "executor", "user", "admin")
@@ -39,7 +40,7 @@ _USER = _EXECUTOR | {
     Permission.CREDENTIALS_WRITE,
     Permission.EXECUTIONS_DELETE,
 }
-_ADMIN = _USER | {Permission.KEYS_MANAGE, Permission.AUDIT_READ}
+_ADMIN = _USER | {Permission.KEYS_MANAGE, Permission.AUDIT_READ, Permission.MODULES_UPLOAD}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "readonly": _READONLY,
@@ -114,6 +115,9 @@ ROUTES: dict[str, RouteSpec] = {
         Permission.AUTHENTICATED, "Revoke an API key (own, or any for admin)"
     ),
     "audit.list_audit": RouteSpec(Permission.AUDIT_READ, "Audit events"),
+    "modules.upload_module": RouteSpec(
+        Permission.MODULES_UPLOAD, "Upload a .modl for gateway steps (raw body, ?fileName=)", 201
+    ),
     "websocket.executions_ws": RouteSpec(
         Permission.EXECUTIONS_READ, "WebSocket of execution updates and screenshot frames"
     ),

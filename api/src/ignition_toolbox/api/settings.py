@@ -55,6 +55,8 @@ class Settings:
     secret_key_file: Path | None = None
     secret_key: str | None = None
     allowed_origins: tuple[str, ...] = ()
+    files_dirs: tuple[Path, ...] = ()
+    max_upload_bytes: int = 256 * 1024 * 1024
     rate_limit: str = "1200/minute"
     auth_failure_limit: str = "30/minute"
     ws_handshake_limit: str = "30/minute"
@@ -81,6 +83,15 @@ class Settings:
     @property
     def artifacts_dir(self) -> Path:
         return self.data_dir / "artifacts"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
+
+    @property
+    def input_dirs(self) -> list[Path]:
+        """Folders steps may read input files from (modules, backups): uploads first."""
+        return [self.uploads_dir, *self.files_dirs]
 
     @property
     def writable_playbooks_dir(self) -> Path:
@@ -122,6 +133,8 @@ class Settings:
             values["secret_key"] = v
         if (v := text("ALLOWED_ORIGINS")) is not None:
             values["allowed_origins"] = tuple(o.strip() for o in v.split(",") if o.strip())
+        if (v := text("FILES_DIRS")) is not None:
+            values["files_dirs"] = tuple(Path(p) for p in v.split(os.pathsep) if p)
         if (v := text("RATE_LIMIT")) is not None:
             values["rate_limit"] = v
         settings = cls(**values)

@@ -60,6 +60,15 @@ def itk_event_observers() -> list[EventSink]:
 
 
 @hookspec
+def itk_cleanup_orphans() -> int | None:
+    """Clean up what a crashed process left behind (browser processes, temp files).
+
+    A server calls this once at start, before it runs anything (SECURITY.md SR-14); return how many
+    leftovers were removed. Runs in a worker thread, so blocking calls are fine.
+    """
+
+
+@hookspec
 def itk_register_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``itk`` subcommands.
 

@@ -202,6 +202,19 @@ class PluginManager:
             observers.extend(found)
         return observers
 
+    def cleanup_orphans(self) -> int:
+        """Every plugin's crash cleanup; a failing plugin is logged and skipped."""
+        removed = 0
+        for name in self._dists:
+            impl = getattr(self._pm.get_plugin(name), "itk_cleanup_orphans", None)
+            if impl is None:
+                continue
+            try:
+                removed += int(impl() or 0)
+            except Exception:
+                log.exception("plugin %s failed to clean up orphans", name)
+        return removed
+
     def register_commands(self, subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         self._pm.hook.itk_register_commands(subparsers=subparsers)
 

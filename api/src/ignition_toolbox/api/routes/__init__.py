@@ -6,6 +6,7 @@ from .executions import blueprint as executions_blueprint
 from .health import blueprint as health_blueprint
 from .keys import blueprint as keys_blueprint
 from .meta import blueprint as meta_blueprint
+from .modules import blueprint as modules_blueprint
 from .playbooks import blueprint as playbooks_blueprint
 
 BLUEPRINTS = (
@@ -16,6 +17,7 @@ BLUEPRINTS = (
     credentials_blueprint,
     keys_blueprint,
     audit_blueprint,
+    modules_blueprint,
 )
 
 __all__ = ["BLUEPRINTS"]

@@ -39,3 +39,11 @@ def _shipped_playbooks() -> Path | None:
 def itk_playbook_roots() -> list[PlaybookRoot]:
     path = _shipped_playbooks()
     return [PlaybookRoot(name="browser", path=path)] if path else []
+
+
+@hookimpl
+def itk_cleanup_orphans() -> int:
+    """Chromium processes left by a crashed server (marked at launch) are killed at start."""
+    from .launcher import reap_orphans
+
+    return reap_orphans()
