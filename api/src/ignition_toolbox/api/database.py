@@ -23,6 +23,12 @@ class DatabaseError(Exception):
     """The database cannot be used; the message is meant for the operator and names no secret."""
 
 
+def connection_name(url: str) -> str:
+    """Named after the backend: Tortoise caches compiled SQL per connection name, so a process
+    that opened SQLite before PostgreSQL (the test suite) must not share one name across them."""
+    return "sqlite" if url.startswith("sqlite://") else "postgres"
+
+
 def tortoise_config(url: str) -> dict[str, Any]:
     connection: Any = url
     if url.startswith("sqlite://"):
@@ -37,12 +43,12 @@ def tortoise_config(url: str) -> dict[str, Any]:
             },
         }
     return {
-        "connections": {"default": connection},
+        "connections": {connection_name(url): connection},
         "apps": {
             APP_LABEL: {
                 "models": ["ignition_toolbox.api.models"],
                 "migrations": MIGRATIONS_MODULE,
-                "default_connection": "default",
+                "default_connection": connection_name(url),
             }
         },
         "use_tz": True,
@@ -92,7 +98,7 @@ def _check_sqlite_file(path: Path) -> None:
 
 async def _init_and_migrate(context: TortoiseContext, config: dict[str, Any]) -> None:
     await context.init(config=config, _enable_global_fallback=True)
-    connection = context.connections.get("default")
+    connection = context.connections.get(config["apps"][APP_LABEL]["default_connection"])
     executor = MigrationExecutor(connection, config["apps"])
     await executor.loader.build_graph()
     known = set(executor.loader.disk_migrations)
