@@ -13,6 +13,7 @@ import json
 import logging
 import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,21 +133,44 @@ def step_view(row: StepResultRecord) -> dict[str, Any]:
     }
 
 
-def summary_view(record: ExecutionRecord) -> dict[str, Any]:
+SUMMARY_FIELDS = (
+    "id",
+    "playbook_name",
+    "playbook_path",
+    "status",
+    "started_at",
+    "created_at",
+    "completed_at",
+    "current_step_index",
+    "total_steps",
+    "credential_name",
+    "gateway_url",
+    "debug_mode",
+    "error",
+)
+
+
+def summary_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """The list shape from plain column values: the list is the API's hottest read, and building a
+    model instance per row cost more than the query itself."""
     return {
-        "execution_id": record.id,
-        "playbook_name": record.playbook_name,
-        "playbook_path": record.playbook_path,
-        "status": record.status,
-        "started_at": iso(record.started_at or record.created_at),
-        "completed_at": iso(record.completed_at),
-        "current_step_index": record.current_step_index,
-        "total_steps": record.total_steps,
-        "credential": record.credential_name,
-        "gateway_url": record.gateway_url,
-        "debug_mode": record.debug_mode,
-        "error": record.error,
+        "execution_id": row["id"],
+        "playbook_name": row["playbook_name"],
+        "playbook_path": row["playbook_path"],
+        "status": row["status"],
+        "started_at": iso(row["started_at"] or row["created_at"]),
+        "completed_at": iso(row["completed_at"]),
+        "current_step_index": row["current_step_index"],
+        "total_steps": row["total_steps"],
+        "credential": row["credential_name"],
+        "gateway_url": row["gateway_url"],
+        "debug_mode": row["debug_mode"],
+        "error": row["error"],
     }
+
+
+def summary_view(record: ExecutionRecord) -> dict[str, Any]:
+    return summary_from_row({name: getattr(record, name) for name in SUMMARY_FIELDS})
 
 
 async def detail_view(record: ExecutionRecord) -> dict[str, Any]:
@@ -564,9 +588,11 @@ __all__ = [
     "CONTROL_ACTIONS",
     "SERVER_RESTART_ERROR",
     "STATUSES",
+    "SUMMARY_FIELDS",
     "ExecutionManager",
     "StartRequest",
     "detail_view",
     "step_view",
+    "summary_from_row",
     "summary_view",
 ]

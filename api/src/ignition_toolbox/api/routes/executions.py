@@ -12,7 +12,13 @@ from quart import Blueprint, Response, request
 from ignition_toolbox.core import ToolboxError, ValidationError
 
 from .. import audit, reports
-from ..executions import STATUSES, StartRequest, detail_view, summary_view
+from ..executions import (
+    STATUSES,
+    SUMMARY_FIELDS,
+    StartRequest,
+    detail_view,
+    summary_from_row,
+)
 from ..models import ArtifactRecord, ExecutionRecord
 from ..request_context import client_ip, json_object, principal, query_int
 from ..state import current
@@ -20,21 +26,6 @@ from ..state import current
 blueprint = Blueprint("executions", __name__)
 
 MAX_LIMIT = 200
-SUMMARY_FIELDS = (
-    "id",
-    "playbook_name",
-    "playbook_path",
-    "status",
-    "started_at",
-    "created_at",
-    "completed_at",
-    "current_step_index",
-    "total_steps",
-    "credential_name",
-    "gateway_url",
-    "debug_mode",
-    "error",
-)
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")
 CONTROL_MESSAGES = {
     "pause": "Execution paused",
@@ -91,7 +82,7 @@ async def list_executions() -> list[dict[str, Any]]:
         query = query.filter(status=status)
     # Plain values, not model instances: the list is the hottest read of the API.
     rows = await query.order_by("-created_at").offset(offset).limit(limit).values(*SUMMARY_FIELDS)
-    return [summary_view(ExecutionRecord(**row)) for row in rows]
+    return [summary_from_row(row) for row in rows]
 
 
 @blueprint.get("/api/executions/<execution_id>")
