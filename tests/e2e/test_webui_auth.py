@@ -104,6 +104,16 @@ async def test_key_prompt_tab_scope_key_management_roles_and_offline_state(
     assert await page.locator("#credential-form").count() == 0
     await shot(page, "13-readonly-credentials")
 
+    # The tab's key is revoked (here by its owner): the next call asks for a key again.
+    await page.get_by_role("navigation", name="Main").get_by_role("link", name="API keys").click()
+    await page.get_by_role("button", name="Revoke key viewer").click()
+    await page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    await page.get_by_role("dialog", name="API key required").wait_for()
+    assert await page.evaluate("() => sessionStorage.getItem('itk.apiKey')") is None
+    await enter_key(page, admin_key)
+    await page.locator('#ws-state[data-state="online"]').wait_for()
+    assert not await page.locator("#offline-banner").is_visible()
+
     # The server goes away: the page says so and keeps trying (Chromium logs each refused retry).
     assert errors == []
     server.stop()

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import expect
 from webui_support import SIM_TOKEN, Process, new_page, shot
 
 from ignition_toolbox.gateway.sim import make_modl
@@ -44,7 +45,10 @@ async def open_playbook(page: Any, server: Process, path: str, search: str) -> N
 
 
 async def fill_upgrade_form(page: Any, modl: Path, sim: Process, credential: str) -> None:
-    await page.get_by_label("module_file").fill(str(modl))
+    # The .modl goes up through the form (POST /api/modules); the field gets the stored name.
+    await page.locator('input[type="file"][data-upload-for="module_file"]').set_input_files(modl)
+    await page.get_by_text(f"Uploaded {modl.name}").wait_for()
+    assert await page.get_by_role("textbox", name="module_file").input_value() == modl.name
     await page.get_by_label("Gateway URL").fill(sim.url)
     await page.get_by_label("Credential", exact=True).select_option(credential)
 
@@ -78,9 +82,7 @@ async def test_run_module_upgrade_watch_pause_resume_open_artifact_and_delete(
     await page.wait_for_url(re.compile(r"#/executions/[0-9a-f-]{36}$"))
     execution_id = execution_id_of(page)
 
-    # Steps complete live, while the run is still going.
-    await page.locator('#timeline li[data-status="completed"]').first.wait_for()
-    assert await page.locator("#execution-progress-text").inner_text() != ""
+    # Pause at once (it takes effect at the next step boundary), then resume.
     await page.get_by_role("button", name="Pause").click()
     await status_is(page, "paused")
     assert await page.get_by_role("button", name="Resume").is_enabled()
@@ -88,8 +90,23 @@ async def test_run_module_upgrade_watch_pause_resume_open_artifact_and_delete(
     assert "Paused" in await page.locator("#verdict").inner_text()
     assert api.get(f"/api/executions/{execution_id}").json()["status"] == "paused"
     await shot(page, "02-execution-paused")
-
     await page.get_by_role("button", name="Resume").click()
+
+    # Steps complete live: the gateway restart (3 s on the simulator) is seen running, with the
+    # steps before it completed and the run still going.
+    await page.locator('#timeline li[data-step-id="restart"][data-status="running"]').wait_for()
+    assert (
+        await page.locator('#timeline li[data-step-id="upload"]').get_attribute("data-status")
+        == "completed"
+    )
+    assert await page.locator("#execution-status [data-status]").get_attribute("data-status") in (
+        "running",
+        "paused",
+    )
+    progress = await page.locator("#execution-progress-text").inner_text()
+    assert re.fullmatch(r"step \d+ of 10", progress), progress
+    await shot(page, "02b-execution-running")
+
     await status_is(page, "completed", timeout=60_000)
     verdict = page.locator("#verdict")
     assert "Passed" in await verdict.inner_text()
@@ -152,12 +169,8 @@ async def test_cancel_a_debug_run_and_filter_the_list(
     row = page.locator(f'tr[data-execution-id="{execution_id}"]')
     await row.wait_for()
     assert await row.get_attribute("data-status") == "cancelled"
-    assert (
-        await page.locator(
-            '#executions-table tbody tr[data-status]:not([data-status="cancelled"])'
-        ).count()
-        == 0
-    )
+    others = '#executions-table tbody tr[data-status]:not([data-status="cancelled"])'
+    await expect(page.locator(others)).to_have_count(0)
     await shot(page, "06-executions-filtered")
     assert errors == []
 
@@ -167,7 +180,7 @@ async def test_invalid_form_values_show_the_api_message_next_to_the_field(
 ) -> None:
     page, errors = await new_page(browser)
     await open_playbook(page, server, UPGRADE, "module upgrade")
-    await page.get_by_label("module_file").fill("/tmp/none.modl")
+    await page.get_by_role("textbox", name="module_file").fill("/tmp/none.modl")
     await page.get_by_label("restart_timeout").fill("1.5")
     await page.get_by_label("Gateway URL").fill(sim.url)
     await page.get_by_role("button", name="Run playbook").click()

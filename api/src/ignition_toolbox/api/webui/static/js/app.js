@@ -14,6 +14,7 @@ import { renderKeys } from './views/keys.js';
 import { renderReference } from './views/reference.js';
 
 const ws = new LiveSocket();
+ws.canConnect = () => !session.required || Boolean(getKey());
 const main = document.getElementById('main');
 
 function setActiveNav(name) {
@@ -97,6 +98,7 @@ function askForKey(message) {
 
 apiEvents.addEventListener('unauthorized', () => {
   if (getKey()) clearKey();
+  ws.stop();
   renderSession();
   askForKey(session.role === null && !getKey() ? '' : 'The key was not accepted (expired or revoked?).');
 });
@@ -165,6 +167,15 @@ function renderConnection() {
 }
 
 ws.addEventListener('state', renderConnection);
+
+// A refused handshake looks like any other drop to a browser. If the tab holds a key, ask the REST
+// API whether it still works: a 401 there stops the retries and asks for a new key.
+let lastProbe = 0;
+ws.addEventListener('state', (event) => {
+  if (event.detail.state !== 'offline' || !getKey() || Date.now() - lastProbe < 10000) return;
+  lastProbe = Date.now();
+  api('/api/keys').catch(() => {});
+});
 setInterval(() => { if (ws.state === 'offline') renderConnection(); }, 1000);
 
 // -- start ----------------------------------------------------------------------------------------
@@ -178,7 +189,7 @@ async function start() {
     if (!(err instanceof ApiError && err.status === 401)) session.role = session.role || 'readonly';
   }
   renderSession();
-  if (!session.required || getKey()) ws.start();
+  ws.start();
   router.render();
 }
 

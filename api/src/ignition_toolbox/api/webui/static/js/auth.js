@@ -8,7 +8,7 @@ const STORAGE_KEY = 'itk.apiKey';
 const READONLY = ['playbooks:read', 'executions:read', 'credentials:read'];
 const EXECUTOR = [...READONLY, 'executions:control', 'screenshots:read'];
 const USER = [...EXECUTOR, 'playbooks:write', 'credentials:write', 'executions:delete'];
-const ADMIN = [...USER, 'keys:manage', 'audit:read'];
+const ADMIN = [...USER, 'keys:manage', 'audit:read', 'modules:upload'];
 const ROLE_PERMISSIONS = { readonly: READONLY, executor: EXECUTOR, user: USER, admin: ADMIN };
 
 export const session = {

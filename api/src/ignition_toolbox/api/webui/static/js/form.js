@@ -103,12 +103,57 @@ function typeHint(param) {
   return parts.join(' ');
 }
 
-export function buildRunForm({ playbook, credentials, onSubmit, canRun }) {
+// Parameters that name a module file. Playbooks may declare `type: file`; the shipped module
+// playbooks declare a string whose name or description says it is a .modl.
+export function wantsModuleUpload(param) {
+  if (param.type === 'file') return true;
+  if (param.type !== 'string' || param.enum) return false;
+  return /module_file$/.test(param.name) || /\.modl\b/i.test(param.description || '');
+}
+
+// A file picker next to the parameter: the chosen .modl is sent to the server, and the name
+// the server stored it under becomes the parameter's value.
+function uploadControl(param, control, upload, errorEl) {
+  const picker = h('input', {
+    type: 'file', accept: '.modl', class: 'sr-only', tabindex: '-1',
+    'aria-label': `Module file to upload for ${param.name}`,
+    'data-upload-for': param.name,
+  });
+  const status = h('span', { class: 'muted small', 'aria-live': 'polite' });
+  const button = h('button', { type: 'button', onclick: () => picker.click() }, 'Upload .modl…');
+  picker.addEventListener('change', async () => {
+    const file = picker.files && picker.files[0];
+    if (!file) return;
+    errorEl.hidden = true;
+    control.removeAttribute('aria-invalid');
+    status.textContent = `Uploading ${file.name}…`;
+    button.disabled = true;
+    try {
+      const result = await upload(file);
+      control.value = result.path;
+      status.textContent = `Uploaded ${file.name} (${Math.round(result.size / 1024)} KiB).`;
+    } catch (err) {
+      status.textContent = '';
+      errorEl.textContent = err.message;
+      errorEl.hidden = false;
+      control.setAttribute('aria-invalid', 'true');
+    } finally {
+      button.disabled = false;
+      picker.value = '';
+    }
+  });
+  return h('div', { class: 'upload-row' }, button, picker, status);
+}
+
+export function buildRunForm({ playbook, credentials, onSubmit, canRun, upload }) {
   const fields = new Map(); // name -> {control, errorEl}
   const paramFields = [];
   for (const param of playbook.parameters || []) {
     const control = parameterControl(param, credentials);
     const f = field(param.label || param.name, control, { help: typeHint(param), required: param.required });
+    if (upload && wantsModuleUpload(param)) {
+      f.wrapper.insertBefore(uploadControl(param, control, upload, f.errorEl), f.errorEl);
+    }
     fields.set(`parameters.${param.name}`, f);
     paramFields.push({ param, control });
   }

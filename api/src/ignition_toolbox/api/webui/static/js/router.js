@@ -12,7 +12,12 @@ export class Router {
   }
 
   current() {
-    return decodeURI(location.hash.replace(/^#/, '')) || '/playbooks';
+    const raw = location.hash.replace(/^#/, '');
+    try {
+      return decodeURI(raw) || '/playbooks';
+    } catch {
+      return raw || '/playbooks'; // a malformed %-sequence: use it as typed
+    }
   }
 
   async render() {

@@ -24,6 +24,9 @@ export class LiveSocket extends EventTarget {
     this._pongTimer = null;
     // The newest screenshot frame of recent executions, so a view opened mid-run shows one at once.
     this.lastFrames = new Map();
+    // False while the server wants a key the tab does not have: retrying would only count as
+    // failed logins against this address.
+    this.canConnect = () => true;
   }
 
   url() {
@@ -68,6 +71,11 @@ export class LiveSocket extends EventTarget {
   _connect() {
     clearTimeout(this._retryTimer);
     this.retryAt = null;
+    if (!this.canConnect()) {
+      this.stopped = true;
+      this._setState('offline');
+      return;
+    }
     this._setState('connecting');
     let ws;
     try {

@@ -84,6 +84,11 @@ export async function renderPlaybook(root, { path }, ctx) {
     playbook,
     credentials,
     canRun: ctx.can('executions:control'),
+    upload: ctx.can('modules:upload')
+      ? (file) => api(`/api/modules?fileName=${encodeURIComponent(file.name)}`, {
+        method: 'POST', body: file, contentType: 'application/octet-stream',
+      })
+      : null,
     onSubmit: async (body) => {
       const started = await api('/api/executions', { method: 'POST', json: body });
       toast(`Started ${started.playbook_name}`);
