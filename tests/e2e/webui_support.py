@@ -96,8 +96,7 @@ def base_env(tmp: Path) -> dict[str, str]:
 
 
 def start_server(tmp: Path, *, auth: bool = False) -> Process:
-    """``itk serve`` on a chosen free port. The page's own origin is allow-listed because the
-    server refuses every request with an ``Origin`` it does not know (see the report: API gap)."""
+    """``itk serve`` on a free port, with no origin configuration: the served UI is same-origin."""
     port = free_port()
     # The tests' module files live under pytest's base temp folder: let steps read them there.
     env = {**base_env(tmp), "ITK_FILES_DIRS": str(tmp.parent)}
