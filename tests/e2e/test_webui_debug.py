@@ -49,6 +49,10 @@ async def test_debug_run_pauses_before_steps_and_on_failure_then_skips_it(
         f'tr[data-execution-id="{started["execution_id"]}"][data-status="completed"]'
     ).wait_for()
     assert "Hello" in await row.inner_text()
+    await row.get_by_role("button", name=re.compile(r"^Delete execution")).click()
+    await page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    await row.wait_for(state="detached")
+    assert api.get(f"/api/executions/{started['execution_id']}").status_code == 404
 
     await page.goto(f"{server.url}/#/playbooks/e2e/debug_me.yaml")
     mode = page.get_by_label("mode", exact=True)
