@@ -12,6 +12,7 @@ import pytest
 
 from ignition_toolbox.core import (
     Credential,
+    Execution,
     InvalidTransitionError,
     MappingCredentials,
     PlaybookLibrary,
@@ -393,7 +394,7 @@ async def test_finally_steps_run_after_failure(make_execution) -> None:
 
 
 async def test_debug_mode_pauses_before_every_step_and_offers_retry_on_failure(
-    make_execution,
+    make_execution, recorder: Recorder
 ) -> None:
     probe.flaky_failures = 1
     ex = make_execution(
@@ -405,11 +406,19 @@ async def test_debug_mode_pauses_before_every_step_and_offers_retry_on_failure(
     assert probe.calls == []
     await ex.resume()  # run step a, which fails once
     await wait_for(lambda: ex.status == "paused" and probe.calls == ["flaky1"])
+    assert ex.step_results[0].status == "failed"  # shown failed while the operator decides
+    assert "transient glitch" in ex.step_results[0].error["message"]
     await ex.retry()
     await wait_for(lambda: ex.status == "paused" and probe.calls == ["flaky1", "flaky2"])
     await ex.resume()  # before step b
     assert await asyncio.wait_for(task, 2) == "completed"
     assert [r.status for r in ex.step_results] == ["completed", "completed"]
+    assert [s for i, s in recorder.steps() if i == "a"] == [
+        "running",
+        "failed",
+        "running",
+        "completed",
+    ]
 
 
 async def test_debug_mode_skip_after_failure(make_execution) -> None:
@@ -537,3 +546,15 @@ async def test_cancelling_a_run_that_never_started_reports_it_cancelled(
     assert ex.status == "cancelled" and recorder.statuses() == ["cancelled"]
     assert await ex.run() == "cancelled"
     assert ex.step_results == [] and recorder.statuses() == ["cancelled"]
+
+
+async def test_nested_paths_resolve_beside_the_calling_playbook_first(
+    plugins, library, tmp_path
+) -> None:
+    (tmp_path / "lib/sub/caller.yaml").write_text(
+        "name: caller\nsteps:\n  - {id: n, type: playbook.run, parameters: {playbook: child.yaml, parameters: {who: sibling}}}\n"
+    )
+    playbook = library.load("sub/caller.yaml", plugins)
+    ex = Execution(playbook, plugins=plugins, library=library, artifacts_dir=tmp_path / "a")
+    assert await ex.run() == "completed"
+    assert probe.calls == ["child-sibling"]

@@ -157,3 +157,22 @@ def test_duplicate_copies_under_a_slug_of_the_new_name(
         == "gateway/my-custom-playbook-2.yaml"
     )
     assert library.is_writable(new_path) and not library.is_writable("gateway/ok.yaml")
+
+
+def test_a_prefixed_root_mounts_under_its_domain_and_is_listed_once(
+    tmp_path: Path, plugins: PluginManager
+) -> None:
+    repo, shipped = tmp_path / "repo", tmp_path / "plugin"
+    (repo / "gateway").mkdir(parents=True)
+    shipped.mkdir()
+    (repo / "gateway/ok.yaml").write_text(GOOD)
+    (shipped / "ok.yaml").write_text(GOOD)
+    (shipped / "extra.yaml").write_text(GOOD.replace("name: Ok", "name: Extra"))
+    library = PlaybookLibrary(
+        [PlaybookRoot("repo", repo), PlaybookRoot("plugin", shipped, prefix="gateway")]
+    )
+    assert [e.path for e in library.entries(plugins)] == ["gateway/extra.yaml", "gateway/ok.yaml"]
+    assert library.load("gateway/extra.yaml", plugins).name == "Extra"
+    assert library.locate("gateway/ok.yaml")[0].name == "repo"
+    with pytest.raises(PlaybookNotFoundError):
+        library.locate("extra.yaml")

@@ -234,8 +234,14 @@ RunPlaybook = Callable[..., Awaitable[Run]]
 
 @pytest.fixture
 def run_playbook(plugins: PluginManager, tmp_path: Path) -> RunPlaybook:
-    async def run(text: str, *, parameters: dict[str, Any] | None = None, **kwargs: Any) -> Run:
-        playbook = plugins.parse_playbook(text, source="test.yaml")
+    async def run(
+        text: str,
+        *,
+        parameters: dict[str, Any] | None = None,
+        source: str = "test.yaml",
+        **kwargs: Any,
+    ) -> Run:
+        playbook = plugins.parse_playbook(text, source=source)
         events: list[Event] = []
 
         async def sink(event: Event) -> None:

@@ -18,15 +18,15 @@ def library(plugins) -> PlaybookLibrary:
 
 async def _run(run_playbook, library, plugins, path, **kwargs):
     text = library.read_text(path)
-    return await run_playbook(text, library=library, **kwargs)
+    return await run_playbook(text, library=library, source=path, **kwargs)
 
 
 def test_the_library_lists_the_browser_playbooks_as_valid(library, plugins):
     entries = {e.path: e for e in library.entries(plugins)}
     for path in (
-        "login_form_check.yaml",
-        "page_content_check.yaml",
-        "multi_page_navigation_check.yaml",
+        "browser/login_form_check.yaml",
+        "browser/page_content_check.yaml",
+        "browser/multi_page_navigation_check.yaml",
     ):
         assert entries[path].valid, entries[path].error
         assert not entries[path].root.writable
@@ -41,7 +41,7 @@ async def test_login_form_check(run_playbook, library, plugins, site, password, 
         run_playbook,
         library,
         plugins,
-        "login_form_check.yaml",
+        "browser/login_form_check.yaml",
         parameters={
             "login_url": f"{site}/login",
             "login": "web",
@@ -73,7 +73,7 @@ async def test_page_content_check(run_playbook, library, plugins, site):
         "required_selector": "#next",
     }
     run = await _run(
-        run_playbook, library, plugins, "page_content_check.yaml", parameters=parameters
+        run_playbook, library, plugins, "browser/page_content_check.yaml", parameters=parameters
     )
     assert run.status == "completed", run.execution.error
     assert "This is page 2." in run.output("body_text")["text"]
@@ -81,7 +81,7 @@ async def test_page_content_check(run_playbook, library, plugins, site):
     assert shot.name == "page.png"
 
     wrong = {**parameters, "forbidden_text": "This is page"}
-    run = await _run(run_playbook, library, plugins, "page_content_check.yaml", parameters=wrong)
+    run = await _run(run_playbook, library, plugins, "browser/page_content_check.yaml", parameters=wrong)
     assert run.status == "failed"
     assert run.execution.error["step_id"] == "no_error"
 
@@ -91,7 +91,7 @@ async def test_multi_page_navigation_check(run_playbook, library, plugins, site)
         run_playbook,
         library,
         plugins,
-        "multi_page_navigation_check.yaml",
+        "browser/multi_page_navigation_check.yaml",
         parameters={
             "start_url": f"{site}/page/1",
             "start_heading": "Page 1",

@@ -16,19 +16,17 @@ async def test_module_install_through_the_web_ui(
     library,
     sim,
     tmp_path,
-    monkeypatch,
 ):
     modl = tmp_path / "uploads" / "widgets-1.2.0.modl"
     modl.parent.mkdir()
     make_modl("com.example.widgets", "Widgets", "1.2.0", signed=True, path=modl)
-    monkeypatch.setenv("ITK_BROWSER_UPLOAD_ROOTS", str(modl.parent))
     restarts = sim.gateway.restarts
     run = await run_shipped(
         every_plugin,
         library,
         sim,
         tmp_path,
-        "webui_module_install.yaml",
+        "perspective/webui_module_install.yaml",
         parameters={"module_file": str(modl), "module_name": "Widgets"},
         credential_name="admin",
     )

@@ -11,12 +11,12 @@ from .conftest import run_shipped
 pytestmark = pytest.mark.browser
 
 SHIPPED = (
-    "smoke_test.yaml",
-    "component_inventory.yaml",
-    "button_and_tag.yaml",
-    "input_round_trip.yaml",
-    "navigation_and_docks.yaml",
-    "webui_module_install.yaml",
+    "perspective/smoke_test.yaml",
+    "perspective/component_inventory.yaml",
+    "perspective/button_and_tag.yaml",
+    "perspective/input_round_trip.yaml",
+    "perspective/navigation_and_docks.yaml",
+    "perspective/webui_module_install.yaml",
 )
 
 
@@ -29,7 +29,7 @@ def test_the_library_lists_the_perspective_playbooks_as_valid(library, every_plu
 
 
 async def test_smoke_test_without_and_with_login(every_plugin, library, sim, tmp_path):
-    run = await run_shipped(every_plugin, library, sim, tmp_path, "smoke_test.yaml")
+    run = await run_shipped(every_plugin, library, sim, tmp_path, "perspective/smoke_test.yaml")
     assert run.status == "completed", run.execution.error
     assert run.result("login").status == "skipped"
     assert [a.name for a in run.artifacts("screenshot")] == ["smoke.png"]
@@ -39,7 +39,7 @@ async def test_smoke_test_without_and_with_login(every_plugin, library, sim, tmp
         library,
         sim,
         tmp_path / "secure",
-        "smoke_test.yaml",
+        "perspective/smoke_test.yaml",
         parameters={"project": "demo_secure"},
         credential_name="admin",
     )
@@ -54,7 +54,7 @@ async def test_smoke_test_fails_on_a_missing_project(every_plugin, library, sim,
         library,
         sim,
         tmp_path,
-        "smoke_test.yaml",
+        "perspective/smoke_test.yaml",
         parameters={"project": "missing", "timeout": 10},
     )
     assert run.status == "failed"
@@ -63,7 +63,9 @@ async def test_smoke_test_fails_on_a_missing_project(every_plugin, library, sim,
 
 
 async def test_component_inventory(every_plugin, library, sim, tmp_path):
-    run = await run_shipped(every_plugin, library, sim, tmp_path, "component_inventory.yaml")
+    run = await run_shipped(
+        every_plugin, library, sim, tmp_path, "perspective/component_inventory.yaml"
+    )
     assert run.status == "completed", run.execution.error
     inventory = run.output("inventory")
     assert inventory["by_type"]["ia.input.button"] >= 9
@@ -74,7 +76,7 @@ async def test_component_inventory(every_plugin, library, sim, tmp_path):
 
 async def test_button_and_tag(every_plugin, library, sim, tmp_path):
     since = sim.last_seq()
-    run = await run_shipped(every_plugin, library, sim, tmp_path, "button_and_tag.yaml")
+    run = await run_shipped(every_plugin, library, sim, tmp_path, "perspective/button_and_tag.yaml")
     assert run.status == "completed", run.execution.error
     writes = [(e["tagPath"], e["value"]) for e in sim.events(since) if e["action"] == "writeTag"]
     assert writes == [("[default]Line/Start", True)]
@@ -87,7 +89,7 @@ async def test_input_round_trip(every_plugin, library, sim, tmp_path):
         library,
         sim,
         tmp_path,
-        "input_round_trip.yaml",
+        "perspective/input_round_trip.yaml",
         parameters={"text_value": "round trip 1"},
     )
     assert run.status == "completed", run.execution.error
@@ -99,7 +101,9 @@ async def test_input_round_trip(every_plugin, library, sim, tmp_path):
 
 async def test_navigation_and_docks(every_plugin, library, sim, tmp_path):
     since = sim.last_seq()
-    run = await run_shipped(every_plugin, library, sim, tmp_path, "navigation_and_docks.yaml")
+    run = await run_shipped(
+        every_plugin, library, sim, tmp_path, "perspective/navigation_and_docks.yaml"
+    )
     assert run.status == "completed", run.execution.error
     assert run.output("go")["page"] == "/motors" and run.output("back")["page"] == "/"
     assert len({e["pageId"] for e in sim.events(since)}) == 1

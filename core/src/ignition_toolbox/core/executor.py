@@ -16,7 +16,7 @@ import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from . import templating
@@ -24,6 +24,7 @@ from .context import Controls, ExecutionContext, Secrets, StepContext
 from .credentials import Credential, CredentialResolver, no_credentials
 from .errors import (
     InvalidTransitionError,
+    PlaybookNotFoundError,
     StepFailedError,
     StepTimeoutError,
     ToolboxError,
@@ -560,8 +561,13 @@ class Execution:
                 delay *= step.retry.backoff
                 continue
             if self.debug and not self.controls.cancelled:
+                # Show the failure on the step while the operator decides to retry or skip it.
+                result.status, result.error = "failed", self.secrets.redact(error)
+                await self._emit_step(result)
                 decision = await self._await_decision(error)
                 if decision == "retry":
+                    result.status, result.error = "running", None
+                    await self._emit_step(result)
                     continue
                 if decision == "skip":
                     return "skipped", None, error
@@ -640,8 +646,19 @@ class Execution:
     # -- nested playbooks ------------------------------------------------------------------------
 
     def chain(self) -> list[str]:
-        chain = [self.parent.chain() if self.parent else []][0]
-        return [*chain, self.playbook.source]
+        return [*(self.parent.chain() if self.parent else []), self.playbook.source]
+
+    def _load_nested(self, path: str) -> Playbook:
+        """A nested path is looked up beside the calling playbook first, then from the library's
+        top, so a folder of playbooks that call each other works wherever it is mounted."""
+        assert self.library is not None
+        folder = PurePosixPath(self.playbook.source).parent
+        if str(folder) not in ("", "."):
+            try:
+                return self.library.load(f"{folder}/{path}", self.plugins)
+            except PlaybookNotFoundError:
+                pass
+        return self.library.load(path, self.plugins)
 
     async def run_child(
         self, path: str, parameters: dict[str, Any], ctx: StepContext
@@ -655,7 +672,7 @@ class Execution:
             raise StepFailedError(
                 f"nested playbooks are deeper than {MAX_NESTING} levels", code="validation_error"
             )
-        child_playbook = await asyncio.to_thread(self.library.load, path, self.plugins)
+        child_playbook = await asyncio.to_thread(self._load_nested, path)
         if child_playbook.source in self.chain():
             raise StepFailedError(
                 f"playbook '{path}' calls itself (cycle: {' → '.join([*self.chain(), child_playbook.source])})",

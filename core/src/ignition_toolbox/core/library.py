@@ -145,10 +145,21 @@ class PlaybookLibrary:
             raise InvalidPathError(f"'{relative}' is not a playbook file", {"path": str(relative)})
         return real
 
+    @staticmethod
+    def _within(root: PlaybookRoot, relative: PurePosixPath) -> PurePosixPath | None:
+        """``relative`` as a path inside ``root``, or None when the root's prefix does not match."""
+        if not root.prefix:
+            return relative
+        prefix = PurePosixPath(root.prefix)
+        if relative.parts[: len(prefix.parts)] != prefix.parts or relative == prefix:
+            return None
+        return PurePosixPath(*relative.parts[len(prefix.parts) :])
+
     def locate(self, path: str) -> tuple[PlaybookRoot, Path]:
         relative = validate_relative_path(path)
         for root in self.roots:
-            found = self._contained(root.path, relative)
+            inside = self._within(root, relative)
+            found = self._contained(root.path, inside) if inside is not None else None
             if found is not None:
                 return root, found
         raise PlaybookNotFoundError(f"Playbook '{relative}' not found", {"path": str(relative)})
@@ -195,6 +206,8 @@ class PlaybookLibrary:
                 if file.suffix not in SUFFIXES or not file.is_file():
                     continue
                 relative = file.relative_to(base).as_posix()
+                if root.prefix:
+                    relative = f"{root.prefix}/{relative}"
                 if relative in seen:
                     continue
                 try:

@@ -79,11 +79,17 @@ class ResourceType:
 
 @dataclass(frozen=True)
 class PlaybookRoot:
-    """A folder of playbooks. Plugin-shipped roots are read-only."""
+    """A folder of playbooks. Plugin-shipped roots are read-only.
+
+    ``prefix`` mounts the folder under a library path: a plugin shipping ``gateway/backup.yaml``
+    gives its folder of gateway playbooks the prefix ``gateway``, so the playbook has the same path
+    whether it comes from the plugin or from a checkout's ``playbooks/`` (and is listed once).
+    """
 
     name: str
     path: Path
     writable: bool = False
+    prefix: str = ""
 
 
 __all__ = [

@@ -38,7 +38,7 @@ def _shipped_playbooks() -> Path | None:
 @hookimpl
 def itk_playbook_roots() -> list[PlaybookRoot]:
     path = _shipped_playbooks()
-    return [PlaybookRoot(name="browser", path=path)] if path else []
+    return [PlaybookRoot(name="browser", path=path, prefix="browser")] if path else []
 
 
 @hookimpl

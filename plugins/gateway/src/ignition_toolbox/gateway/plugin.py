@@ -34,7 +34,7 @@ def _shipped_playbooks() -> Path | None:
 @hookimpl
 def itk_playbook_roots() -> list[PlaybookRoot]:
     path = _shipped_playbooks()
-    return [PlaybookRoot(name="gateway", path=path)] if path else []
+    return [PlaybookRoot(name="gateway", path=path, prefix="gateway")] if path else []
 
 
 @hookimpl

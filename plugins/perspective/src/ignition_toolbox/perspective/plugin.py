@@ -29,4 +29,4 @@ def _shipped_playbooks() -> Path | None:
 @hookimpl
 def itk_playbook_roots() -> list[PlaybookRoot]:
     path = _shipped_playbooks()
-    return [PlaybookRoot(name="perspective", path=path)] if path else []
+    return [PlaybookRoot(name="perspective", path=path, prefix="perspective")] if path else []

@@ -1,15 +1,14 @@
 """Files in and out of the page: ``browser.upload_file`` and ``browser.download``.
 
-An upload reads either inline content from the playbook or a file of this execution's artifacts
-(a download of an earlier step); absolute paths only under the folders an operator lists in
-``ITK_BROWSER_UPLOAD_ROOTS``, so a playbook cannot post arbitrary server files to a web page.
+An upload reads inline content from the playbook, a file of this execution's artifacts (a download
+of an earlier step), or an input file where the caller allows one (``ctx.resolve_file``: the server
+confines these to its upload folders, so a playbook cannot post arbitrary server files to a page).
 A download becomes an artifact of the execution.
 """
 
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,37 +17,17 @@ from ignition_toolbox.core import StepContext, StepFailedError, StepType
 from ..session import BrowserSession
 from .schema import SELECTOR, TIMEOUT, output, params, step_type
 
-ENV_UPLOAD_ROOTS = "ITK_BROWSER_UPLOAD_ROOTS"
-
-
-def _refuse(path: str, why: str) -> StepFailedError:
-    return StepFailedError(
-        f"cannot upload {path!r}: {why}", {"path": path}, code="validation_error"
-    )
-
 
 def _resolve_upload(ctx: StepContext, path: str) -> Path:
-    roots = [Path(r).resolve() for r in os.environ.get(ENV_UPLOAD_ROOTS, "").split(os.pathsep) if r]
-    candidate = Path(path)
-    if candidate.is_absolute():
-        allowed = roots
-    else:
+    if not Path(path).is_absolute():
         artifacts = ctx.execution.artifacts_dir.resolve()
-        candidate = artifacts / candidate
-        allowed = [artifacts]
-    try:
-        resolved = candidate.resolve(strict=True)
-    except (OSError, RuntimeError):
-        raise _refuse(path, "no such file") from None
-    if not any(resolved.is_relative_to(root) for root in allowed):
-        raise _refuse(
-            path,
-            "relative paths are read from this execution's artifacts; absolute paths only under "
-            f"{ENV_UPLOAD_ROOTS}",
-        )
-    if not resolved.is_file():
-        raise _refuse(path, "not a file")
-    return resolved
+        try:
+            kept = (artifacts / path).resolve(strict=True)
+        except (OSError, RuntimeError):
+            kept = None
+        if kept is not None and kept.is_relative_to(artifacts) and kept.is_file():
+            return kept
+    return ctx.resolve_file(path, "Upload")
 
 
 def _payloads(ctx: StepContext, files: list[dict[str, Any]]) -> list[Any]:
@@ -141,8 +120,8 @@ STEP_TYPES: list[StepType] = [
         ),
         output(selector={"type": "string"}, files={"type": "array", "items": {"type": "string"}}),
         description="Each file is inline ({name, content, encoding, mime_type}) or a path: "
-        "relative to this execution's artifacts (e.g. an earlier download's `path`), or absolute "
-        f"under {ENV_UPLOAD_ROOTS}.",
+        "relative to this execution's artifacts (e.g. an earlier download's `path`), or an input "
+        "file the runner allows (on a server: its uploads and --files-dir folders).",
     ),
     step_type(
         "download",
