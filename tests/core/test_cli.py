@@ -99,9 +99,13 @@ def test_ctrl_c_cancels_cleanly_and_runs_finally_steps(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [*ITK, "run", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(1.5)
+    assert process.stdout is not None
+    first = process.stdout.readline()  # printed once the run (and its Ctrl-C handler) started
+    assert first.startswith("long: running")
+    time.sleep(0.2)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=20)
+    out = first + out
     assert process.returncode == 1
     assert "■ wait" in out and "✔ bye" in out and "long: cancelled" in out
     assert "cancelling" in err

@@ -24,6 +24,7 @@ class ProgressPrinter:
         self.done = 0
         self.tty = self.stream.isatty()
         self._bar_shown = False
+        self._started = False
 
     def _write(self, line: str) -> None:
         if self.quiet:
@@ -61,9 +62,9 @@ class ProgressPrinter:
             self._bar("")
         elif isinstance(event, LogEvent) and event.level in ("warning", "error"):
             self._write(f"  {event.level}: {event.message}")
-        elif isinstance(event, ExecutionStateEvent) and event.status in (
-            "completed",
-            "failed",
-            "cancelled",
-        ):
-            self._write(f"{event.playbook_name}: {event.status}")
+        elif isinstance(event, ExecutionStateEvent):
+            if event.status in ("completed", "failed", "cancelled"):
+                self._write(f"{event.playbook_name}: {event.status}")
+            elif event.status == "running" and not self._started:
+                self._started = True
+                self._write(f"{event.playbook_name}: running {self.total} steps")
