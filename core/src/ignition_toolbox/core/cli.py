@@ -253,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     # Plugins add subcommands, so they load before parsing; --disable-plugin is read by hand.
     disabled = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--disable-plugin"]
     logging.basicConfig(level=logging.WARNING, format="itk: %(message)s")
+    # Libraries that log INFO through their own handlers must not be echoed a second time here.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
     try:
         plugins = PluginManager(disabled=disabled)
         parser = build_parser(plugins)
