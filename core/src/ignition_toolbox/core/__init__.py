@@ -32,7 +32,7 @@ from .library import LibraryEntry, PlaybookLibrary, slugify, validate_relative_p
 from .playbook import Parameter, Playbook, Step, coerce_parameters, parse_playbook
 from .plugins import PluginInfo, PluginManager
 from .schema import playbook_schema
-from .steps import PlaybookRoot, ResourceType, StepType
+from .steps import PlaybookRoot, ResourceType, StepType, closed_object, object_output
 
 __version__ = "0.1.0"
 
@@ -75,9 +75,11 @@ __all__ = [
     "ToolboxError",
     "UnauthorizedError",
     "ValidationError",
+    "closed_object",
     "coerce_parameters",
     "hookimpl",
     "no_credentials",
+    "object_output",
     "parse_playbook",
     "playbook_schema",
     "slugify",

@@ -7,7 +7,7 @@ from typing import Any
 from .context import StepContext
 from .errors import StepFailedError
 from .hookspecs import hookimpl
-from .steps import StepType
+from .steps import StepType, closed_object, object_output
 
 
 async def _log(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -57,85 +57,61 @@ def itk_step_types() -> list[StepType]:
             name="utility.log",
             summary="Write a message to the execution log",
             handler=_log,
-            parameters={
-                "type": "object",
-                "required": ["message"],
-                "additionalProperties": False,
-                "properties": {
-                    "message": {"type": ["string", "number", "boolean"]},
-                    "level": LEVEL,
-                },
-            },
-            output={"type": "object", "properties": {"message": {"type": "string"}}},
+            parameters=closed_object(
+                ["message"], message={"type": ["string", "number", "boolean"]}, level=LEVEL
+            ),
+            output=object_output(message={"type": "string"}),
         ),
         StepType(
             name="utility.sleep",
             summary="Wait a number of seconds (the clock stops while the execution is paused)",
             handler=_sleep,
-            parameters={
-                "type": "object",
-                "required": ["seconds"],
-                "additionalProperties": False,
-                "properties": {"seconds": {"type": "number", "minimum": 0, "maximum": 86400}},
-            },
-            output={"type": "object", "properties": {"slept": {"type": "number"}}},
+            parameters=closed_object(
+                ["seconds"], seconds={"type": "number", "minimum": 0, "maximum": 86400}
+            ),
+            output=object_output(slept={"type": "number"}),
         ),
         StepType(
             name="utility.set_variable",
             summary="Set {{ variable.<name> }} for later steps",
             handler=_set_variable,
-            parameters={
-                "type": "object",
-                "required": ["name"],
-                "additionalProperties": False,
-                "properties": {
-                    "name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
-                    "value": {},
-                },
-            },
-            output={"type": "object", "properties": {"name": {"type": "string"}, "value": {}}},
+            parameters=closed_object(
+                ["name"],
+                name={"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"},
+                value={},
+            ),
+            output=object_output(name={"type": "string"}, value={}),
         ),
         StepType(
             name="utility.assert",
             summary="Fail the step unless a condition holds",
-            description="condition is usually a template, e.g. \"{{ step.info.output.version == '8.3.2' }}\".",
+            description="condition is usually a template, e.g. "
+            "\"{{ step.info.version == '8.3.2' }}\".",
             handler=_assert,
-            parameters={
-                "type": "object",
-                "required": ["condition"],
-                "additionalProperties": False,
-                "properties": {"condition": {"type": "boolean"}, "message": {"type": "string"}},
-            },
-            output={"type": "object", "properties": {"passed": {"type": "boolean"}}},
+            parameters=closed_object(
+                ["condition"], condition={"type": "boolean"}, message={"type": "string"}
+            ),
+            output=object_output(passed={"type": "boolean"}),
         ),
         StepType(
             name="utility.fail",
             summary="Fail the step with a message",
             handler=_fail,
-            parameters={
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {"message": {"type": "string"}},
-            },
-            output={"type": "object"},
+            parameters=closed_object(message={"type": "string"}),
+            output=object_output(),
         ),
         StepType(
             name="playbook.run",
             summary="Run another playbook of the library inside this execution",
-            description="Its failure fails this step; it shares this execution's browser and gateway resources.",
+            description="The path is looked up beside the calling playbook first, then from the "
+            "library's top. Its failure fails this step; it shares this execution's browser and "
+            "gateway resources.",
             handler=_run_playbook,
-            parameters={
-                "type": "object",
-                "required": ["playbook"],
-                "additionalProperties": False,
-                "properties": {
-                    "playbook": {"type": "string", "minLength": 1},
-                    "parameters": {"type": "object"},
-                },
-            },
-            output={
-                "type": "object",
-                "properties": {"status": {"type": "string"}, "steps": {"type": "object"}},
-            },
+            parameters=closed_object(
+                ["playbook"],
+                playbook={"type": "string", "minLength": 1},
+                parameters={"type": "object"},
+            ),
+            output=object_output(status={"type": "string"}, steps={"type": "object"}),
         ),
     ]

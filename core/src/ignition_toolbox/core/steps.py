@@ -7,7 +7,7 @@ A step type is data plus one async handler. The playbook schema, validation, ``i
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +22,21 @@ ResourceOpener = Callable[["ExecutionContext"], AbstractAsyncContextManager[Any]
 STEP_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 
 EMPTY_OBJECT: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def closed_object(required: Iterable[str] = (), **properties: dict[str, Any]) -> dict[str, Any]:
+    """A parameter schema that refuses unknown keys, so a typo fails validation before the run."""
+    return {
+        "type": "object",
+        "required": list(required),
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
+def object_output(**properties: dict[str, Any]) -> dict[str, Any]:
+    """An output schema: the keys a step returns, for docs and for ``{{ step.<id>.<key> }}``."""
+    return {"type": "object", "properties": properties}
 
 
 @dataclass(frozen=True)
@@ -97,4 +112,6 @@ __all__ = [
     "ResourceType",
     "StepHandler",
     "StepType",
+    "closed_object",
+    "object_output",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ignition_toolbox.core import StepType
+from ignition_toolbox.core import StepType, closed_object, object_output
 
 from ..failures import BrowserHandler, browser_step
 
@@ -32,18 +32,9 @@ SELECTOR_OUTPUT: dict[str, Any] = {
 }
 
 
-def params(required: list[str], **properties: dict[str, Any]) -> dict[str, Any]:
-    """A closed object schema: unknown keys are a validation error before the run starts."""
-    return {
-        "type": "object",
-        "required": required,
-        "additionalProperties": False,
-        "properties": properties,
-    }
-
-
-def output(**properties: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "properties": properties}
+# Shared with every plugin through the core, so all step schemas are closed the same way.
+params = closed_object
+output = object_output
 
 
 def step_type(
