@@ -12,14 +12,9 @@ from quart import Blueprint, Response, request
 from ignition_toolbox.core import ToolboxError, ValidationError
 
 from .. import audit, reports
-from ..executions import (
-    STATUSES,
-    SUMMARY_FIELDS,
-    StartRequest,
-    detail_view,
-    summary_from_row,
-)
-from ..models import ArtifactRecord, ExecutionRecord
+from ..execution_list import list_summaries
+from ..executions import STATUSES, StartRequest, detail_view
+from ..models import ArtifactRecord
 from ..request_context import client_ip, json_object, principal, query_int
 from ..state import current
 
@@ -72,17 +67,12 @@ async def start_execution() -> tuple[dict[str, Any], int]:
 async def list_executions() -> list[dict[str, Any]]:
     limit = query_int("limit", 50, 1, MAX_LIMIT)
     offset = query_int("offset", 0, 0, 10_000_000)
-    query = ExecutionRecord.all()
     status = request.args.get("status")
-    if status is not None:
-        if status not in STATUSES:
-            raise ValidationError(
-                f"status must be one of {', '.join(sorted(STATUSES))}", {"field": "status"}
-            )
-        query = query.filter(status=status)
-    # Plain values, not model instances: the list is the hottest read of the API.
-    rows = await query.order_by("-created_at").offset(offset).limit(limit).values(*SUMMARY_FIELDS)
-    return [summary_from_row(row) for row in rows]
+    if status is not None and status not in STATUSES:
+        raise ValidationError(
+            f"status must be one of {', '.join(sorted(STATUSES))}", {"field": "status"}
+        )
+    return await list_summaries(status, limit, offset)
 
 
 @blueprint.get("/api/executions/<execution_id>")
