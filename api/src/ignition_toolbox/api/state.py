@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,8 @@ class AppState:
     vault: Vault | None = None
     manager: ExecutionManager | None = None
     degraded: bool = False
+    # Serialises playbook writes so an If-Match check and the write it guards are one step.
+    playbook_writes: asyncio.Lock = field(default_factory=asyncio.Lock)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def require_manager(self) -> ExecutionManager:

@@ -7,9 +7,16 @@ from typing import Any
 
 from quart import Blueprint, Response, request
 
-from ignition_toolbox.core import ValidationError, parse_playbook, validate_relative_path
+from ignition_toolbox.core import (
+    PlaybookLibrary,
+    PlaybookNotFoundError,
+    ValidationError,
+    parse_playbook,
+    validate_relative_path,
+)
 
 from .. import audit
+from ..etags import check_if_match, etag_for
 from ..request_context import client_ip, json_object, principal
 from ..state import current
 
@@ -26,11 +33,19 @@ async def list_playbooks() -> dict[str, Any]:
 
 
 @blueprint.get("/api/playbooks/<path:path>")
-async def get_playbook(path: str) -> dict[str, Any]:
+async def get_playbook(path: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     state = current()
     playbook = await asyncio.to_thread(state.library.load, path, state.plugins)
     writable = await asyncio.to_thread(state.library.is_writable, path)
-    return {**playbook.describe(), "path": playbook.source, "writable": writable}
+    body = {**playbook.describe(), "path": playbook.source, "writable": writable}
+    return body, 200, {"ETag": f'"{playbook.content_hash}"'}
+
+
+def _current_etag(library: PlaybookLibrary, path: str) -> str | None:
+    try:
+        return etag_for(library.read_bytes(path))
+    except PlaybookNotFoundError:
+        return None
 
 
 @blueprint.get("/api/playbooks/<path:path>/export")
@@ -41,7 +56,7 @@ async def export_playbook(path: str) -> Response:
 
 
 @blueprint.put("/api/playbooks/<path:path>")
-async def put_playbook(path: str) -> tuple[dict[str, Any], int]:
+async def put_playbook(path: str) -> tuple[dict[str, Any], int, dict[str, str]]:
     state = current()
     validate_relative_path(path)
     content = await request.get_data()
@@ -51,7 +66,12 @@ async def put_playbook(path: str) -> tuple[dict[str, Any], int]:
             {"limit_bytes": MAX_PLAYBOOK_BYTES},
         )
     await asyncio.to_thread(parse_playbook, content, state.plugins, path)
-    created = await asyncio.to_thread(state.library.write, path, content)
+    if_match = request.headers.get("If-Match")
+    async with state.playbook_writes:
+        if if_match is not None:
+            current_tag = await asyncio.to_thread(_current_etag, state.library, path)
+            check_if_match(if_match, current_tag)
+        created = await asyncio.to_thread(state.library.write, path, content)
     await audit.record(
         "playbook.created" if created else "playbook.updated",
         actor=principal().actor,
@@ -59,13 +79,17 @@ async def put_playbook(path: str) -> tuple[dict[str, Any], int]:
         ip=client_ip(),
     )
     message = "Playbook created successfully" if created else "Playbook saved successfully"
-    return {"message": message, "path": path}, 201 if created else 200
+    return {"message": message, "path": path}, 201 if created else 200, {"ETag": etag_for(content)}
 
 
 @blueprint.delete("/api/playbooks/<path:path>")
 async def delete_playbook(path: str) -> dict[str, Any]:
     state = current()
-    await asyncio.to_thread(state.library.delete, path)
+    if_match = request.headers.get("If-Match")
+    async with state.playbook_writes:
+        if if_match is not None:
+            check_if_match(if_match, await asyncio.to_thread(_current_etag, state.library, path))
+        await asyncio.to_thread(state.library.delete, path)
     await audit.record("playbook.deleted", actor=principal().actor, target=path, ip=client_ip())
     return {"message": "Playbook deleted successfully", "path": path}
 
