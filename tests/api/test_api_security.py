@@ -56,6 +56,7 @@ SAMPLE_REQUESTS: dict[str, tuple[str, str, Any]] = {
     ),
     "credentials.update_credential": ("PUT", "/api/credentials/plant-gw", {"description": "x"}),
     "credentials.delete_credential": ("DELETE", "/api/credentials/none", None),
+    "credentials.test_credential": ("POST", "/api/credentials/plant-gw/test", {"timeout": 1}),
     "keys.create_key": ("POST", "/api/keys", {"name": "k", "role": "readonly"}),
     "keys.list_keys": ("GET", "/api/keys", None),
     "keys.get_key": ("GET", "/api/keys/{own}", None),

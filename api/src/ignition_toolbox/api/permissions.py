@@ -107,6 +107,9 @@ ROUTES: dict[str, RouteSpec] = {
     ),
     "credentials.update_credential": RouteSpec(Permission.CREDENTIALS_WRITE, "Update credential"),
     "credentials.delete_credential": RouteSpec(Permission.CREDENTIALS_WRITE, "Delete credential"),
+    "credentials.test_credential": RouteSpec(
+        Permission.CREDENTIALS_WRITE, "Check that the credential's gateway answers /StatusPing"
+    ),
     "keys.create_key": RouteSpec(Permission.KEYS_MANAGE, "Create an API key", 201),
     "keys.list_keys": RouteSpec(Permission.AUTHENTICATED, "List API keys (own, or all for admin)"),
     "keys.get_key": RouteSpec(Permission.AUTHENTICATED, "Get one API key (own, or any for admin)"),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from quart import Blueprint
+from quart import Blueprint, request
 
-from .. import audit, credentials
+from ignition_toolbox.core import ValidationError
+
+from .. import audit, credentials, gateway_check
 from ..models import CredentialRecord
 from ..request_context import client_ip, json_object, principal
 from ..state import current
@@ -53,3 +55,23 @@ async def delete_credential(name: str) -> dict[str, Any]:
         raise CredentialNotFoundError(f"Credential '{name}' not found", {"name": name})
     await audit.record("credential.deleted", actor=principal().actor, target=name, ip=client_ip())
     return {"message": "Credential deleted successfully"}
+
+
+@blueprint.post("/api/credentials/<name>/test")
+async def test_credential(name: str) -> dict[str, Any]:
+    record = await credentials.get(name)
+    body = await json_object() if await request.get_data() else {}
+    timeout = gateway_check.parse_timeout(body)
+    if not record.gateway_url:
+        raise ValidationError(
+            f"Credential '{name}' is not bound to a gateway", {"field": "gateway_url"}
+        )
+    result = await gateway_check.status_ping(record.gateway_url, timeout)
+    await audit.record(
+        "credential.tested",
+        actor=principal().actor,
+        target=name,
+        ip=client_ip(),
+        details={"reachable": result["reachable"]},
+    )
+    return result
