@@ -402,6 +402,33 @@ class ExecutionManager:
         self._last_step.pop(execution_id, None)
         return screenshots
 
+    async def cleanup(self, older_than: datetime) -> tuple[int, int]:
+        """Delete terminal executions that ended before ``older_than``, with their artifacts.
+
+        Returns (executions, screenshots) deleted. Rows go in chunks so no transaction is long."""
+        ids = [
+            str(i)
+            for i in await ExecutionRecord.filter(
+                status__in=tuple(TERMINAL), completed_at__lt=older_than
+            ).values_list("id", flat=True)
+            if str(i) not in self._live
+        ]
+        executions = screenshots = 0
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            screenshots += await ArtifactRecord.filter(
+                execution_id__in=chunk, kind="screenshot"
+            ).count()
+            doomed = ExecutionRecord.filter(id__in=chunk, status__in=tuple(TERMINAL))
+            # Counted first: SQLite's row count for a DELETE includes the cascaded step rows.
+            executions += await doomed.count()
+            await doomed.delete()
+            for execution_id in chunk:
+                directory = self.artifacts_root / execution_id
+                if directory.is_dir():
+                    await asyncio.to_thread(shutil.rmtree, directory, True)
+        return executions, screenshots
+
     @staticmethod
     async def get_record(execution_id: str) -> ExecutionRecord:
         record = await ExecutionRecord.get_or_none(id=execution_id)

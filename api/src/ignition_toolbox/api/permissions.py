@@ -21,6 +21,7 @@ class Permission(StrEnum):
     KEYS_MANAGE = "keys:manage"
     AUDIT_READ = "audit:read"
     MODULES_UPLOAD = "modules:upload"
+    MAINTENANCE = "maintenance"
 
 
 ROLES = ("readonly", "executor", "user", "admin")
@@ -40,7 +41,12 @@ _USER = _EXECUTOR | {
     Permission.CREDENTIALS_WRITE,
     Permission.EXECUTIONS_DELETE,
 }
-_ADMIN = _USER | {Permission.KEYS_MANAGE, Permission.AUDIT_READ, Permission.MODULES_UPLOAD}
+_ADMIN = _USER | {
+    Permission.KEYS_MANAGE,
+    Permission.AUDIT_READ,
+    Permission.MODULES_UPLOAD,
+    Permission.MAINTENANCE,
+}
 
 ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
     "readonly": _READONLY,
@@ -120,6 +126,9 @@ ROUTES: dict[str, RouteSpec] = {
     "audit.list_audit": RouteSpec(Permission.AUDIT_READ, "Audit events"),
     "modules.upload_module": RouteSpec(
         Permission.MODULES_UPLOAD, "Upload a .modl for gateway steps (raw body, ?fileName=)", 201
+    ),
+    "maintenance.cleanup": RouteSpec(
+        Permission.MAINTENANCE, "Delete finished executions older than N days, with artifacts"
     ),
     "websocket.executions_ws": RouteSpec(
         Permission.EXECUTIONS_READ, "WebSocket of execution updates and screenshot frames"

@@ -5,6 +5,7 @@ from .credentials import blueprint as credentials_blueprint
 from .executions import blueprint as executions_blueprint
 from .health import blueprint as health_blueprint
 from .keys import blueprint as keys_blueprint
+from .maintenance import blueprint as maintenance_blueprint
 from .meta import blueprint as meta_blueprint
 from .modules import blueprint as modules_blueprint
 from .playbooks import blueprint as playbooks_blueprint
@@ -18,6 +19,7 @@ BLUEPRINTS = (
     keys_blueprint,
     audit_blueprint,
     modules_blueprint,
+    maintenance_blueprint,
 )
 
 __all__ = ["BLUEPRINTS"]
