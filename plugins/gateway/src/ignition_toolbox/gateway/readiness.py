@@ -5,6 +5,11 @@ RUNNING" right after it would pass too early. ``wait_for_restart`` first waits (
 the gateway leave RUNNING — STARTING, a 503 from ``/data``, or a refused connection — then waits for
 it to be ready again. Ready means ``/StatusPing`` says RUNNING *and* ``/data`` stops answering 503.
 Sleeps go through the caller's ``sleep`` (a step's ``ctx.sleep``) so pause and cancel reach them.
+
+Polls start 0.25 s apart and then wait a tenth of the time waited so far (``poll_pause``), at most
+``interval``: the wait overshoots the moment the gateway is ready by about 10 % at worst. A doubling
+backoff (0.25, 0.5, 1, 2 s) could overshoot a 2 s restart by a whole ``interval``, and did so for most
+of a 50-gateway fleet (bench/fleet.py), while a 2-minute restart is still polled every ``interval``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,14 @@ from .client import API, GatewayClient, Stopwatch
 from .errors import GatewayError, GatewayNotFoundError
 
 Sleep = Callable[[float], Awaitable[None]]
+
+FIRST_POLL = 0.25
+POLL_FRACTION = 0.1
+
+
+def poll_pause(elapsed: float, interval: float) -> float:
+    """Seconds to wait before the next poll, ``elapsed`` seconds into a wait."""
+    return min(interval, max(FIRST_POLL, elapsed * POLL_FRACTION))
 
 
 async def probe(client: GatewayClient, call_timeout: float) -> tuple[str, dict[str, Any]]:
@@ -50,34 +63,41 @@ async def wait_for_ready(
     timeout: float = 300.0,
     interval: float = 2.0,
     stopwatch: Stopwatch | None = None,
+    last_state: str | None = None,
 ) -> dict[str, Any]:
     """Poll until the gateway is ready; ``StepTimeoutError`` naming the last state otherwise.
 
-    Polls start at 0.25 s and double up to ``interval``, so a fast restart is seen at once while a
-    slow one is not hammered.
+    ``last_state`` is a not-ready state the caller has just seen: the wait then pauses before its
+    first look instead of asking again at once.
     """
     watch = stopwatch or Stopwatch()
     call_timeout = max(1.0, min(client.timeout, interval * 5))
     attempts = 0
-    seen: list[str] = []
+    seen: list[str] = [last_state] if last_state else []
+    state = last_state
     while True:
+        if state is not None:
+            if watch.elapsed >= timeout:
+                raise StepTimeoutError(
+                    f"Gateway {client.base_url} was not ready after {timeout:g} s "
+                    f"(last state: {state})",
+                    {"last_state": state, "states_seen": seen, "timeout_seconds": timeout},
+                )
+            pause = poll_pause(watch.elapsed, interval)
+            await sleep(pause)
+            watch.elapsed += pause
         attempts += 1
         state, details = await watch.timed(probe(client, call_timeout))
         if not seen or seen[-1] != state:
             seen.append(state)
         if state == "RUNNING":
-            return {"state": "RUNNING", "waited_seconds": round(watch.elapsed, 3),
-                    "attempts": attempts, "states_seen": seen,
-                    "commissioning": details.get("details") == "COMMISSIONING"}
-        if watch.elapsed >= timeout:
-            raise StepTimeoutError(
-                f"Gateway {client.base_url} was not ready after {timeout:g} s "
-                f"(last state: {state})",
-                {"last_state": state, "states_seen": seen, "timeout_seconds": timeout},
-            )
-        pause = min(interval, 0.25 * 2 ** (attempts - 1))
-        await sleep(pause)
-        watch.elapsed += pause
+            return {
+                "state": "RUNNING",
+                "waited_seconds": round(watch.elapsed, 3),
+                "attempts": attempts,
+                "states_seen": seen,
+                "commissioning": details.get("details") == "COMMISSIONING",
+            }
 
 
 async def wait_for_restart(
@@ -88,22 +108,27 @@ async def wait_for_restart(
     interval: float = 2.0,
     grace: float = 10.0,
 ) -> dict[str, Any]:
-    """After a restart was requested: see it go down (up to ``grace``), then wait until ready."""
+    """After a restart was requested: see it go down (up to ``grace``), then wait until ready.
+
+    The first look comes after a short pause: right after the request the gateway still says
+    RUNNING, so asking at once only costs two requests.
+    """
     watch = Stopwatch()
-    quick = min(0.25, interval)
-    went_down = False
+    quick = min(FIRST_POLL, interval)
+    down: str | None = None
     call_timeout = max(1.0, min(client.timeout, interval * 5))
     while watch.elapsed < grace:
-        state, _ = await watch.timed(probe(client, call_timeout))
-        if state != "RUNNING":
-            went_down = True
-            break
         await sleep(quick)
         watch.elapsed += quick
-    result = await wait_for_ready(client, sleep=sleep, timeout=timeout, interval=interval,
-                                  stopwatch=watch)
-    result["went_down"] = went_down
+        state, _ = await watch.timed(probe(client, call_timeout))
+        if state != "RUNNING":
+            down = state
+            break
+    result = await wait_for_ready(
+        client, sleep=sleep, timeout=timeout, interval=interval, stopwatch=watch, last_state=down
+    )
+    result["went_down"] = down is not None
     return result
 
 
-__all__ = ["probe", "wait_for_ready", "wait_for_restart"]
+__all__ = ["poll_pause", "probe", "wait_for_ready", "wait_for_restart"]

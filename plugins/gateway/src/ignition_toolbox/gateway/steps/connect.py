@@ -29,7 +29,13 @@ CONNECTION_PROPERTIES: dict[str, Any] = {
 }
 
 TIMEOUT = {"type": "number", "exclusiveMinimum": 0}
-INTERVAL = {"type": "number", "exclusiveMinimum": 0, "default": 2}
+INTERVAL = {
+    "type": "number",
+    "exclusiveMinimum": 0,
+    "default": 2,
+    "description": "Longest pause between polls, in seconds; polls start 0.25 s apart and "
+    "stretch to a tenth of the time waited so far",
+}
 
 
 def parameters(

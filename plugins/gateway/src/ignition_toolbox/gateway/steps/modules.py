@@ -9,6 +9,7 @@ Before uploading, the module's own ``module.xml`` is checked against the gateway
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 from ignition_toolbox.core import StepContext, StepFailedError, StepTimeoutError, StepType
@@ -16,6 +17,7 @@ from ignition_toolbox.core import StepContext, StepFailedError, StepTimeoutError
 from ..client import GatewayClient, Stopwatch
 from ..errors import GatewayError
 from ..modl import ModlError, ModuleMetadata, read_modl
+from ..readiness import poll_pause
 from ..versions import parse_version, short_version, version_at_least
 from .connect import INTERVAL, TIMEOUT, connect, local_file, output, parameters
 
@@ -49,9 +51,8 @@ METADATA_OUTPUT = {
 
 async def load_module(ctx: StepContext, path: str) -> tuple[ModuleMetadata, bytes, str]:
     file = local_file(ctx, path, "Module")
-    data = await asyncio.to_thread(file.read_bytes)
     try:
-        meta = await asyncio.to_thread(read_modl, data)
+        data, meta = await asyncio.to_thread(_read_module, file)
     except ModlError as exc:
         raise StepFailedError(
             f"{file.name} is not a usable Ignition module: {exc}",
@@ -59,6 +60,12 @@ async def load_module(ctx: StepContext, path: str) -> tuple[ModuleMetadata, byte
             code="validation_error",
         ) from exc
     return meta, data, file.name
+
+
+def _read_module(file: Path) -> tuple[bytes, ModuleMetadata]:
+    """Read and inspect in one worker-thread hop: under load each hop waits for a busy loop."""
+    data = file.read_bytes()
+    return data, read_modl(data)
 
 
 async def module_info(ctx: StepContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -244,19 +251,7 @@ async def wait_for_module(ctx: StepContext, params: dict[str, Any]) -> dict[str,
     while True:
         try:
             modules = await watch.timed(client.modules())
-            quarantined = await watch.timed(client.quarantined())
-        except GatewayError as exc:
-            if exc.reason not in ("restarting", "unreachable"):
-                raise
-        else:
             last = next((m for m in modules if m.get("id") == module_id), None)
-            bad = next((m for m in quarantined if m.get("id") == module_id), None)
-            if bad and not absent:
-                raise GatewayError(
-                    f"Module {module_id} {bad.get('version', '')} is quarantined: "
-                    f"{bad.get('reason', 'no reason given')}",
-                    details={"module": bad},
-                )
             if absent and last is None:
                 return {
                     "module_id": module_id,
@@ -265,7 +260,7 @@ async def wait_for_module(ctx: StepContext, params: dict[str, Any]) -> dict[str,
                     "version": "",
                     "waited_seconds": round(watch.elapsed, 3),
                 }
-            if last is not None and not absent and _matches(last, want_state, want_version):
+            if not absent and last is not None and _matches(last, want_state, want_version):
                 return {
                     "module_id": module_id,
                     "present": True,
@@ -273,6 +268,19 @@ async def wait_for_module(ctx: StepContext, params: dict[str, Any]) -> dict[str,
                     "version": str(last.get("version")),
                     "waited_seconds": round(watch.elapsed, 3),
                 }
+            # Quarantine ends a wait early, so it is looked at only while the wait goes on.
+            if not absent:
+                quarantined = await watch.timed(client.quarantined())
+                bad = next((m for m in quarantined if m.get("id") == module_id), None)
+                if bad:
+                    raise GatewayError(
+                        f"Module {module_id} {bad.get('version', '')} is quarantined: "
+                        f"{bad.get('reason', 'no reason given')}",
+                        details={"module": bad},
+                    )
+        except GatewayError as exc:
+            if exc.reason not in ("restarting", "unreachable"):
+                raise
         if watch.elapsed >= timeout:
             seen = f"{last.get('state')} {last.get('version')}" if last else "not installed"
             wanted = (
@@ -282,8 +290,9 @@ async def wait_for_module(ctx: StepContext, params: dict[str, Any]) -> dict[str,
                 f"Module {module_id} did not become {wanted} within {timeout:g} s (now: {seen})",
                 {"module_id": module_id, "last": last},
             )
-        await ctx.sleep(interval)
-        watch.elapsed += interval
+        pause = poll_pause(watch.elapsed, interval)
+        await ctx.sleep(pause)
+        watch.elapsed += pause
 
 
 def _matches(item: dict[str, Any], state: str | None, version: str | None) -> bool:
