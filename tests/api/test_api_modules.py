@@ -64,3 +64,55 @@ async def test_uploads_have_their_own_cap(make_settings: Any) -> None:
         response = await upload(test_app.test_client(), "big.modl", MODULE)
         assert response.status_code == 400
         assert (await response.get_json())["detail"]["details"] == {"limit_bytes": 1000}
+
+
+async def test_me_in_desktop_mode_is_the_local_admin(running: Any) -> None:
+    local = await (await running.client.get("/api/me")).get_json()
+    assert local["role"] == "admin" and local["auth_required"] is False
+
+
+async def test_me_tells_a_key_its_role_and_permissions(secured: Any) -> None:
+    from api_support import role_keys
+
+    keys = await role_keys()
+    mine = await (
+        await secured.client.get("/api/me", headers={"X-API-Key": keys["executor"]})
+    ).get_json()
+    assert mine["role"] == "executor" and mine["auth_required"] is True
+    assert "executions:control" in mine["permissions"]
+    assert "playbooks:write" not in mine["permissions"]
+    assert keys["executor"] not in str(mine)
+
+
+async def test_debug_mode_failure_can_be_retried_through_the_api(running: Any) -> None:
+    import asyncio
+
+    started = await running.client.post(
+        "/api/executions", json={"playbook_path": "gateway/fail.yaml", "debug_mode": True}
+    )
+    execution_id = (await started.get_json())["execution_id"]
+    url = f"/api/executions/{execution_id}"
+
+    async def status() -> dict[str, Any]:
+        return await (await running.client.get(url)).get_json()
+
+    async def until(predicate: Any) -> dict[str, Any]:
+        for _ in range(200):
+            body = await status()
+            if predicate(body):
+                return body
+            await asyncio.sleep(0.02)
+        raise AssertionError(await status())
+
+    await until(lambda b: b["status"] == "paused")  # before the first step
+    refused = await running.client.post(f"{url}/retry")
+    assert refused.status_code == 400  # nothing failed yet
+    await running.client.post(f"{url}/resume")
+    body = await until(lambda b: b["status"] == "paused" and b["step_results"])
+    assert body["step_results"][0]["status"] == "failed"
+    retried = await running.client.post(f"{url}/retry")
+    assert (await retried.get_json())["message"] == "Step retried"
+    await until(lambda b: b["status"] == "paused" and b["step_results"][0]["attempts"] == 2)
+    await running.client.post(f"{url}/skip")
+    final = await until(lambda b: b["status"] in ("completed", "failed"))
+    assert final["status"] == "completed" and final["step_results"][0]["status"] == "skipped"

@@ -58,6 +58,7 @@ SAMPLE_REQUESTS: dict[str, tuple[str, str, Any]] = {
     "credentials.delete_credential": ("DELETE", "/api/credentials/none", None),
     "credentials.test_credential": ("POST", "/api/credentials/plant-gw/test", {"timeout": 1}),
     "keys.create_key": ("POST", "/api/keys", {"name": "k", "role": "readonly"}),
+    "keys.me": ("GET", "/api/me", None),
     "keys.list_keys": ("GET", "/api/keys", None),
     "keys.get_key": ("GET", "/api/keys/{own}", None),
     "keys.update_key": ("PATCH", "/api/keys/{other}", {"name": "renamed"}),

@@ -378,6 +378,8 @@ class ExecutionManager:
             await execution.resume()
         elif action == "skip":
             await execution.skip()
+        elif action == "retry":
+            await execution.retry()
         else:
             raise ValidationError(f"Unknown action '{action}'")
 

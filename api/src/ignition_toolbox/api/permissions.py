@@ -91,7 +91,8 @@ ROUTES: dict[str, RouteSpec] = {
     "executions.list_executions": RouteSpec(Permission.EXECUTIONS_READ, "List executions"),
     "executions.get_execution": RouteSpec(Permission.EXECUTIONS_READ, "Get execution status"),
     "executions.control_execution": RouteSpec(
-        Permission.EXECUTIONS_CONTROL, "Pause, resume, skip or cancel an execution"
+        Permission.EXECUTIONS_CONTROL,
+        "Pause, resume, skip, cancel or retry (debug mode) an execution",
     ),
     "executions.delete_execution": RouteSpec(
         Permission.EXECUTIONS_DELETE, "Delete a finished execution"
@@ -117,6 +118,7 @@ ROUTES: dict[str, RouteSpec] = {
         Permission.CREDENTIALS_WRITE, "Check that the credential's gateway answers /StatusPing"
     ),
     "keys.create_key": RouteSpec(Permission.KEYS_MANAGE, "Create an API key", 201),
+    "keys.me": RouteSpec(Permission.AUTHENTICATED, "The caller's role and permissions"),
     "keys.list_keys": RouteSpec(Permission.AUTHENTICATED, "List API keys (own, or all for admin)"),
     "keys.get_key": RouteSpec(Permission.AUTHENTICATED, "Get one API key (own, or any for admin)"),
     "keys.update_key": RouteSpec(Permission.KEYS_MANAGE, "Change an API key's role or name"),

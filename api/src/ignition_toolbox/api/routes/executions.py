@@ -27,6 +27,7 @@ CONTROL_MESSAGES = {
     "resume": "Execution resumed",
     "cancel": "Execution cancelled",
     "skip": "Step skipped",
+    "retry": "Step retried",
 }
 
 
@@ -81,7 +82,7 @@ async def get_execution(execution_id: str) -> dict[str, Any]:
     return await detail_view(record)
 
 
-@blueprint.post("/api/executions/<execution_id>/<any(pause, resume, cancel, skip):action>")
+@blueprint.post("/api/executions/<execution_id>/<any(pause, resume, cancel, skip, retry):action>")
 async def control_execution(execution_id: str, action: str) -> dict[str, Any]:
     await current().require_manager().control(execution_id, action)
     await audit.record(

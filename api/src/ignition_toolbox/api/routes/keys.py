@@ -11,7 +11,7 @@ from ignition_toolbox.core import PermissionDeniedError, ToolboxError, Validatio
 
 from .. import audit, keys
 from ..models import ApiKeyRecord
-from ..permissions import Permission, allows, role_rank
+from ..permissions import ROLE_PERMISSIONS, Permission, allows, role_rank
 from ..request_context import client_ip, json_object, principal
 from ..state import current
 
@@ -20,6 +20,19 @@ blueprint = Blueprint("keys", __name__)
 
 class KeyNotFoundError(ToolboxError):
     code = "not_found"
+
+
+@blueprint.get("/api/me")
+async def me() -> dict[str, Any]:
+    """Who the caller is and what it may do, so a client shows only the controls that will work."""
+    who = principal()
+    return {
+        "key_id": who.key_id,
+        "name": who.name,
+        "role": who.role,
+        "auth_required": current().auth.required,
+        "permissions": sorted(p.value for p in ROLE_PERMISSIONS[who.role]),
+    }
 
 
 def _unknown(body: dict[str, Any], allowed: set[str]) -> None:
