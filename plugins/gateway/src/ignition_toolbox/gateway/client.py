@@ -80,7 +80,9 @@ def _context(cadata: str | None = None, cafile: str | None = None) -> ssl.SSLCon
     return httpx.create_ssl_context()
 
 
-def tls_verify(verify: bool | str | ssl.SSLContext = True, ca_cert: str | None = None) -> bool | ssl.SSLContext:
+def tls_verify(
+    verify: bool | str | ssl.SSLContext = True, ca_cert: str | None = None
+) -> bool | ssl.SSLContext:
     """An httpx ``verify`` value: a CA given as PEM text or a file path replaces the system store."""
     if isinstance(verify, ssl.SSLContext):
         return verify
@@ -97,7 +99,8 @@ def check_url(url: str) -> str:
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise GatewayError(
-            f"Gateway URL {url!r} is not an http(s) URL", code="validation_error",
+            f"Gateway URL {url!r} is not an http(s) URL",
+            code="validation_error",
             details={"reason": "invalid_url"},
         )
     return url.rstrip("/")
@@ -160,7 +163,8 @@ class GatewayClient:
         if ":" not in self.api_token:
             raise GatewayAuthError(
                 f"The API token of {who} must be 'name:secret'; Ignition answers 401 to a bare "
-                "secret", code="validation_error",
+                "secret",
+                code="validation_error",
             )
         return {"X-Ignition-API-Token": self.api_token}
 
@@ -186,7 +190,9 @@ class GatewayClient:
                 hint = ""
             raise GatewayUnreachableError(
                 f"Cannot reach gateway {self.base_url} ({kind}){hint}",
-                method=method, path=path, details={"error": kind},
+                method=method,
+                path=path,
+                details={"error": kind},
             ) from exc
 
     async def request(
@@ -204,8 +210,9 @@ class GatewayClient:
     ) -> httpx.Response:
         """Send one request with the chosen authentication and turn error answers into errors."""
         if not path.startswith("/") or path.startswith("//"):
-            raise GatewayError(f"Gateway path {path!r} must start with a single '/'",
-                               code="validation_error")
+            raise GatewayError(
+                f"Gateway path {path!r} must start with a single '/'", code="validation_error"
+            )
         method = method.upper()
         sent = dict(headers or {})
         if auth == "token":
@@ -238,14 +245,23 @@ class GatewayClient:
         path = response.request.url.path
         said = gateway_message(response)
         where = f"{method} {path}"
-        tail = f" — gateway said: {said}" if said and said.lower() not in (
-            response.reason_phrase.lower(), f"error {status} {response.reason_phrase}".lower()
-        ) else ""
+        tail = (
+            f" — gateway said: {said}"
+            if said
+            and said.lower()
+            not in (
+                response.reason_phrase.lower(),
+                f"error {status} {response.reason_phrase}".lower(),
+            )
+            else ""
+        )
         common = {"status": status, "method": method, "path": path, "gateway_message": said}
         if status == 503:
             raise GatewayRestartingError(
                 f"Gateway {self.base_url} is restarting or starting up (503 on {where}); "
-                "wait for it with gateway.wait_for_ready", **common)
+                "wait for it with gateway.wait_for_ready",
+                **common,
+            )
         if status == 401:
             if auth == "session":
                 message = f"Gateway refused the web session on {where} (401){tail}"
@@ -269,7 +285,9 @@ class GatewayClient:
             raise GatewayAuthError(message, code="permission_denied", **common)
         if status == 404:
             extra = ""
-            if path.startswith(API) and not said.lower().startswith(("no ", "project", "tag", "unknown")):
+            if path.startswith(API) and not said.lower().startswith(
+                ("no ", "project", "tag", "unknown")
+            ):
                 extra = " (an Ignition 8.1 gateway has no /data/api/v1 REST API)"
             raise GatewayNotFoundError(f"Not found on the gateway: {where}{tail}{extra}", **common)
         if status == 409:
@@ -296,7 +314,8 @@ class GatewayClient:
             raise GatewayError(
                 f"Gateway answered {response.request.method} {response.request.url.path} with "
                 f"{response.headers.get('content-type', 'no content type')}, not JSON",
-                status=response.status_code, method=response.request.method,
+                status=response.status_code,
+                method=response.request.method,
                 path=response.request.url.path,
             ) from exc
 
@@ -337,8 +356,11 @@ class GatewayClient:
 
     async def upload_module(self, data: bytes, file_name: str) -> dict[str, Any]:
         return await self.post_json(
-            API + "/modules/upload", params={"fileName": file_name}, content=data,
-            headers={"Content-Type": "application/octet-stream"}, timeout=LONG_TIMEOUT,
+            API + "/modules/upload",
+            params={"fileName": file_name},
+            content=data,
+            headers={"Content-Type": "application/octet-stream"},
+            timeout=LONG_TIMEOUT,
         )
 
     async def accept_certificate(self, module_id: str) -> bool:
@@ -361,7 +383,9 @@ class GatewayClient:
     async def uninstall_module(self, module_id: str) -> dict[str, Any]:
         """Sent with both the query (Bruno) and the JSON body (C1, live): gateways differ [UNC]."""
         response = await self.request(
-            "DELETE", API + "/modules/uninstall", params={"moduleId": module_id},
+            "DELETE",
+            API + "/modules/uninstall",
+            params={"moduleId": module_id},
             json_body={"uninstall": [module_id]},
         )
         return self._json(response) or {}
@@ -378,13 +402,20 @@ class GatewayClient:
 
     async def backup(self, kind: str = "all") -> tuple[bytes, str]:
         response = await self.request(
-            "GET", API + "/backup", params={"type": kind},
-            headers={"Accept": "application/octet-stream"}, timeout=LONG_TIMEOUT,
+            "GET",
+            API + "/backup",
+            params={"type": kind},
+            headers={"Accept": "application/octet-stream"},
+            timeout=LONG_TIMEOUT,
         )
         return response.content, content_filename(response) or "gateway.gwbk"
 
     async def restore(
-        self, data: bytes, *, restore_disabled: bool = False, new_name: str | None = None,
+        self,
+        data: bytes,
+        *,
+        restore_disabled: bool = False,
+        new_name: str | None = None,
         timeout: float = LONG_TIMEOUT,
     ) -> Any:
         params: dict[str, str] = {}
@@ -394,7 +425,10 @@ class GatewayClient:
             params["renameEnabled"] = "true"
             params["newName"] = new_name
         return await self.post_json(
-            API + "/backup", params=params, content=data, timeout=timeout,
+            API + "/backup",
+            params=params,
+            content=data,
+            timeout=timeout,
             headers={"Content-Type": "application/octet-stream"},
         )
 
@@ -405,36 +439,61 @@ class GatewayClient:
         return [str(n) for n in _items(await self.get_json(API + "/projects/names"))]
 
     async def export_project(self, name: str) -> bytes:
-        response = await self.request("GET", f"{API}/projects/export/{_seg(name)}",
-                                      timeout=LONG_TIMEOUT)
+        response = await self.request(
+            "GET", f"{API}/projects/export/{_seg(name)}", timeout=LONG_TIMEOUT
+        )
         return response.content
 
     async def import_project(self, name: str, data: bytes, *, overwrite: bool = False) -> Any:
         params = {"overwrite": "true"} if overwrite else None
         return await self.post_json(
-            f"{API}/projects/import/{_seg(name)}", params=params, content=data,
-            headers={"Content-Type": "application/zip"}, timeout=LONG_TIMEOUT,
+            f"{API}/projects/import/{_seg(name)}",
+            params=params,
+            content=data,
+            headers={"Content-Type": "application/zip"},
+            timeout=LONG_TIMEOUT,
         )
 
     async def scan(self, what: Literal["projects", "config"]) -> Any:
         return await self.post_json(f"{API}/scan/{what}")
 
     async def export_tags(
-        self, provider: str = "default", path: str = "", *, recursive: bool = True,
+        self,
+        provider: str = "default",
+        path: str = "",
+        *,
+        recursive: bool = True,
         include_udts: bool = True,
     ) -> Any:
-        return await self.get_json(API + "/tags/export", params={
-            "provider": provider, "path": path, "type": "json",
-            "recursive": str(recursive).lower(), "includeUdts": str(include_udts).lower(),
-        })
+        return await self.get_json(
+            API + "/tags/export",
+            params={
+                "provider": provider,
+                "path": path,
+                "type": "json",
+                "recursive": str(recursive).lower(),
+                "includeUdts": str(include_udts).lower(),
+            },
+        )
 
     async def import_tags(
-        self, tags: Any, provider: str = "default", path: str = "", *,
+        self,
+        tags: Any,
+        provider: str = "default",
+        path: str = "",
+        *,
         collision_policy: str = "Abort",
     ) -> Any:
-        return await self.post_json(API + "/tags/import", json_body=tags, params={
-            "provider": provider, "path": path, "type": "json", "collisionPolicy": collision_policy,
-        })
+        return await self.post_json(
+            API + "/tags/import",
+            json_body=tags,
+            params={
+                "provider": provider,
+                "path": path,
+                "type": "json",
+                "collisionPolicy": collision_policy,
+            },
+        )
 
     # -- web session (IdP flow, IGNITION.md §2c) ---------------------------------------------
 
@@ -469,15 +528,24 @@ class GatewayClient:
             if "basic" not in kinds:
                 raise GatewayAuthError(
                     f"Gateway login asks for {kinds or 'an unknown challenge'}; only username and "
-                    "password (basic) are supported", code="unauthorized")
-            submitted = await self._idp_post(idp, "submit-challenge/basic", {
-                "token": step.get("token"), "rememberMe": False,
-                "challenge": {"username": self.username, "password": self.password},
-            })
+                    "password (basic) are supported",
+                    code="unauthorized",
+                )
+            submitted = await self._idp_post(
+                idp,
+                "submit-challenge/basic",
+                {
+                    "token": step.get("token"),
+                    "rememberMe": False,
+                    "challenge": {"username": self.username, "password": self.password},
+                },
+            )
             if not submitted.get("success"):
                 raise GatewayAuthError(
                     f"Gateway login failed for user {self.username!r}: wrong username or password",
-                    code="unauthorized", path=f"/idp/{idp}/authn/submit-challenge/basic")
+                    code="unauthorized",
+                    path=f"/idp/{idp}/authn/submit-challenge/basic",
+                )
             step = await self._idp_post(idp, "next-challenge", {"token": submitted.get("token")})
         else:
             raise GatewayAuthError("Gateway login did not complete", code="unauthorized")
@@ -494,7 +562,8 @@ class GatewayClient:
             self.raise_for_status(response, "session")
             raise GatewayError(
                 f"Gateway login expected a redirect from {urlsplit(url).path}, got "
-                f"{response.status_code}", status=response.status_code,
+                f"{response.status_code}",
+                status=response.status_code,
             )
         return response.headers["location"]
 
