@@ -176,3 +176,13 @@ def test_a_prefixed_root_mounts_under_its_domain_and_is_listed_once(
     assert library.locate("gateway/ok.yaml")[0].name == "repo"
     with pytest.raises(PlaybookNotFoundError):
         library.locate("extra.yaml")
+
+
+def test_parsed_playbooks_are_reused_until_the_file_changes(
+    library: PlaybookLibrary, plugins: PluginManager, tmp_path: Path
+) -> None:
+    first = library.load("gateway/ok.yaml", plugins)
+    assert library.load("gateway/ok.yaml", plugins) is first
+    (tmp_path / "shipped/gateway/ok.yaml").write_text(GOOD.replace("name: Ok", "name: Changed"))
+    changed = library.load("gateway/ok.yaml", plugins)
+    assert changed.name == "Changed" and changed.content_hash != first.content_hash

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tempfile
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from .plugins import PluginManager
 
 MAX_PATH_LENGTH = 1024
+PARSED_CACHE_SIZE = 512
 MAX_COMPONENTS = 16
 MAX_COMPONENT_LENGTH = 128
 _COMPONENT = re.compile(r"^[A-Za-z0-9._ -]+$")
@@ -106,6 +109,9 @@ class PlaybookLibrary:
             raise ToolboxError("a library has at most one writable root")
         self.roots = sorted(roots, key=lambda r: not r.writable)
         self.writable = writable[0] if writable else None
+        # Parsed playbooks by (source, content hash, plugin manager): a server starts the same
+        # playbooks again and again, and parsing plus validation costs far more than a read.
+        self._parsed: OrderedDict[tuple[str, str, int], Playbook] = OrderedDict()
 
     @classmethod
     def from_plugins(
@@ -189,9 +195,21 @@ class PlaybookLibrary:
         return decode(self.read_bytes(path), path)
 
     def load(self, path: str, plugins: PluginManager) -> Playbook:
+        return self._parse(self.read_bytes(path), plugins, str(validate_relative_path(path)))
+
+    def _parse(self, raw: bytes, plugins: PluginManager, source: str) -> Playbook:
         from .playbook import parse_playbook
 
-        return parse_playbook(self.read_bytes(path), plugins, str(validate_relative_path(path)))
+        key = (source, hashlib.sha256(raw).hexdigest(), id(plugins))
+        cached = self._parsed.get(key)
+        if cached is not None:
+            self._parsed.move_to_end(key)
+            return cached
+        playbook = parse_playbook(raw, plugins, source)
+        self._parsed[key] = playbook
+        if len(self._parsed) > PARSED_CACHE_SIZE:
+            self._parsed.popitem(last=False)
+        return playbook
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -225,9 +243,7 @@ class PlaybookLibrary:
         try:
             raw = self.read_bytes(relative)
             if plugins is not None:
-                from .playbook import parse_playbook
-
-                playbook = parse_playbook(raw, plugins, relative)
+                playbook = self._parse(raw, plugins, relative)
                 entry.name, entry.description, entry.version = (
                     playbook.name,
                     playbook.description,

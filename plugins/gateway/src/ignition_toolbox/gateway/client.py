@@ -12,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import html
-import importlib.util
 import json
 import re
 import ssl
-import sys
 import time
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -34,13 +32,6 @@ from .errors import (
     GatewayRestartingError,
     GatewayUnreachableError,
 )
-
-if importlib.util.find_spec("sniffio") is None:
-    # httpcore imports sniffio each time it sets up a lock or event (several per request); without
-    # it (anyio >= 4.11 no longer pulls it in) each of those imports fails afresh and scans
-    # sys.path: ~0.4 ms of CPU per request (encode/httpcore#1103). A None entry makes the same
-    # ImportError immediate. Installing sniffio makes this a no-op.
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 API = "/data/api/v1"
 DEFAULT_TIMEOUT = 30.0
