@@ -206,6 +206,10 @@ class ExecutionManager:
         self._live: dict[str, Execution] = {}
         self._dequeued: set[str] = set()
         self._last_step: dict[str, dict[str, Any]] = {}
+        # Which step rows exist and which step index is stored, per live execution: each step
+        # event then costs one statement (two when the current step moves), not up to three.
+        self._stored_steps: dict[str, set[int]] = {}
+        self._stored_index: dict[str, int] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._submit_lock = asyncio.Lock()
 
@@ -460,6 +464,8 @@ class ExecutionManager:
                 self._live.pop(execution_id, None)
                 self._dequeued.discard(execution_id)
                 self._last_step.pop(execution_id, None)
+                self._stored_steps.pop(execution_id, None)
+                self._stored_index.pop(execution_id, None)
                 self._queue.task_done()
 
     async def _mark_failed(self, execution_id: str) -> None:
@@ -502,6 +508,7 @@ class ExecutionManager:
             elif event.error is not None:
                 values["error"] = event.error
             await ExecutionRecord.filter(id=event.execution_id).update(**values)
+            self._stored_index[event.execution_id] = event.current_step_index
             self.hub.publish(
                 event.execution_id,
                 self._update(
@@ -527,16 +534,22 @@ class ExecutionManager:
                 "error": event.error,
                 "attempts": event.attempts,
             }
-            updated = await StepResultRecord.filter(
-                execution_id=event.execution_id, step_index=event.step_index
-            ).update(**values)
+            stored = self._stored_steps.setdefault(event.execution_id, set())
+            updated = 0
+            if event.step_index in stored:
+                updated = await StepResultRecord.filter(
+                    execution_id=event.execution_id, step_index=event.step_index
+                ).update(**values)
             if not updated:
                 await StepResultRecord.create(
                     execution_id=event.execution_id, step_index=event.step_index, **values
                 )
-            await ExecutionRecord.filter(id=event.execution_id).update(
-                current_step_index=event.step_index
-            )
+                stored.add(event.step_index)
+            if self._stored_index.get(event.execution_id) != event.step_index:
+                await ExecutionRecord.filter(id=event.execution_id).update(
+                    current_step_index=event.step_index
+                )
+                self._stored_index[event.execution_id] = event.step_index
             self._last_step[event.execution_id] = {
                 "step_index": event.step_index,
                 "step_id": event.step_id,
