@@ -1,6 +1,7 @@
 """A server that enforces keys: the UI asks for one and keeps it for the tab only; admins create
-(shown once, copied), list and revoke keys; a readonly key sees no write controls; and the UI
-shows when the server goes away."""
+(shown once, copied), list and revoke keys; what a key may do comes from GET /api/me, so a
+readonly key sees no write controls and an executor may run but not upload; and the UI shows when
+the server goes away."""
 
 from __future__ import annotations
 
@@ -86,23 +87,65 @@ async def test_key_prompt_tab_scope_key_management_roles_and_offline_state(
     await row.get_by_text("revoked").wait_for()
     assert httpx.get(f"{server.url}/api/playbooks", headers={"X-API-Key": raw}).status_code == 401
 
-    # A readonly key: no run, no writes, no credential form.
+    # A readonly key: the UI learns its permissions from GET /api/me (and no longer guesses the
+    # role from GET /api/keys): no run, no writes, no upload, no credential form.
     readonly = httpx.post(
         f"{server.url}/api/keys",
         json={"name": "viewer", "role": "readonly"},
         headers={"X-API-Key": admin_key},
     ).json()["key"]
+    await page.goto(f"{server.url}/#/playbooks")
+    await page.get_by_role("heading", name="Playbooks", level=1).wait_for()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
     await page.get_by_role("button", name="Forget key").click()
-    await enter_key(page, readonly)
+    async with page.expect_response(
+        lambda r: r.url.endswith("/api/me") and r.status == 200
+    ) as me_info:
+        await enter_key(page, readonly)
+    me = await (await me_info.value).json()
+    assert me["name"] == "viewer" and me["role"] == "readonly" and me["auth_required"] is True
+    assert readonly not in str(me)
     await page.locator("#session").get_by_text("viewer · readonly").wait_for()
+    shown = await page.locator("#session-who").get_attribute("data-permissions")
+    assert sorted(shown.split()) == sorted(me["permissions"])  # type: ignore[union-attr]
+    assert not {"playbooks:write", "executions:control", "modules:upload"} & set(me["permissions"])
     await page.goto(f"{server.url}/#/playbooks/gateway/module_upgrade.yaml")
     await page.get_by_role("button", name="Run playbook").wait_for()
     assert not await page.get_by_role("button", name="Run playbook").is_enabled()
     assert await page.get_by_role("button", name="Duplicate").count() == 0
+    # module_file is `type: file`: without modules:upload, a plain field for a server file name.
+    assert await page.get_by_role("button", name="Upload .modl…").count() == 0
+    assert await page.locator('input[type="file"]').count() == 0
+    module_file = page.get_by_role("textbox", name="module_file")
+    assert await module_file.get_attribute("data-file-parameter") == "true"
+    field = page.locator(".field", has=module_file)
+    assert "server’s upload or configured folders" in await field.inner_text()
+    await shot(page, "13a-readonly-run-form")
     await page.goto(f"{server.url}/#/credentials")
     await page.locator("#credentials-table").wait_for()
     assert await page.locator("#credential-form").count() == 0
     await shot(page, "13-readonly-credentials")
+    assert not [u for u in requests if "/api/keys" in u], requests
+
+    # An executor key may run (executions:control) but not upload modules nor edit playbooks.
+    executor = httpx.post(
+        f"{server.url}/api/keys",
+        json={"name": "runner", "role": "executor"},
+        headers={"X-API-Key": admin_key},
+    ).json()["key"]
+    await page.get_by_role("button", name="Forget key").click()
+    await enter_key(page, executor)
+    await page.locator("#session").get_by_text("runner · executor").wait_for()
+    await page.goto(f"{server.url}/#/playbooks/gateway/module_upgrade.yaml")
+    await page.get_by_role("button", name="Run playbook").wait_for()
+    assert await page.get_by_role("button", name="Run playbook").is_enabled()
+    assert await page.get_by_role("button", name="Duplicate").count() == 0
+    assert await page.get_by_role("button", name="Upload .modl…").count() == 0
+    assert await page.get_by_role("textbox", name="module_file").is_editable()
+    await page.get_by_role("button", name="Forget key").click()
+    await enter_key(page, readonly)
+    await page.locator("#session").get_by_text("viewer · readonly").wait_for()
 
     # The tab's key is revoked (here by its owner): the next call asks for a key again.
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="API keys").click()

@@ -202,3 +202,51 @@ async def test_invalid_form_values_show_the_api_message_next_to_the_field(
     await shot(page, "07-run-form-validation")
     assert "#/playbooks/" in page.url  # nothing started
     assert errors == []
+
+
+FILE_PARAMETERS = b"""name: File parameters
+version: "1.0"
+domain: e2e
+description: A file parameter and a string that merely looks like one
+parameters:
+  - {name: package, type: file, required: true, description: The archive to read}
+  - {name: old_module_file, type: string, description: "Name of a .modl (just a string)"}
+steps:
+  - id: hello
+    type: utility.log
+    parameters: {message: "{{ parameter.package }}"}
+"""
+
+
+async def test_upload_is_offered_for_file_parameters_only(
+    browser: Any, server: Process, api: httpx.Client, tmp_path: Path
+) -> None:
+    """The "Upload .modl…" control follows the parameter's declared `type: file` (and the caller's
+    modules:upload permission from GET /api/me), not its name or description."""
+    put = api.put("/api/playbooks/e2e/file_parameters.yaml", content=FILE_PARAMETERS)
+    assert put.status_code in (200, 201), put.text
+    me = api.get("/api/me").json()
+    assert me["role"] == "admin" and "modules:upload" in me["permissions"]
+    page, errors = await new_page(browser)
+    await page.goto(f"{server.url}/#/playbooks/e2e/file_parameters.yaml")
+    await page.get_by_role("button", name="Run playbook").wait_for()
+    await page.locator("#session").get_by_text("Local mode (admin)").wait_for()
+    assert await page.locator('input[type="file"][data-upload-for="package"]').count() == 1
+    assert await page.locator('input[type="file"][data-upload-for="old_module_file"]').count() == 0
+    assert await page.get_by_role("button", name="Upload .modl…").count() == 1
+    old = page.locator(".field", has=page.get_by_role("textbox", name="old_module_file"))
+    assert await old.get_by_role("button").count() == 0
+
+    modl = tmp_path / "package.modl"
+    make_modl("com.example.package", "Package Module", "1.0.0", path=modl)
+    await page.locator('input[type="file"][data-upload-for="package"]').set_input_files(modl)
+    await page.get_by_text(f"Uploaded {modl.name}").wait_for()
+    assert await page.get_by_role("textbox", name="package").input_value() == modl.name
+    await shot(page, "08b-file-parameter-upload")
+    await page.get_by_role("button", name="Run playbook").click()
+    await page.wait_for_url(re.compile(r"#/executions/[0-9a-f-]{36}$"))
+    await status_is(page, "completed")
+    detail = api.get(f"/api/executions/{execution_id_of(page)}").json()
+    assert detail["parameters"]["package"] == modl.name
+    assert api.delete("/api/playbooks/e2e/file_parameters.yaml").status_code in (200, 204)
+    assert errors == []

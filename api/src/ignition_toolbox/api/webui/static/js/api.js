@@ -55,6 +55,9 @@ async function send(path, { method = 'GET', json, body, contentType } = {}) {
     if (response.status === 401) {
       session.required = true;
       apiEvents.dispatchEvent(new CustomEvent('unauthorized', { detail: error }));
+    } else if (response.status === 403 && path !== '/api/me') {
+      // The key's role may have changed since /api/me was read: the app asks again.
+      apiEvents.dispatchEvent(new CustomEvent('forbidden', { detail: error }));
     }
     throw error;
   }

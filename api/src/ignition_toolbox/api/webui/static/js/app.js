@@ -1,7 +1,7 @@
 // Bootstrap: auth prompt, the live socket, the footer (health, version, connection) and the router.
 
 import { api, apiEvents, ApiError } from './api.js';
-import { can, clearKey, detectRole, getKey, session, setKey } from './auth.js';
+import { can, clearKey, getKey, isLocal, loadMe, session, sessionSignature, setKey } from './auth.js';
 import { clear, errorBox, h } from './dom.js';
 import { Router } from './router.js';
 import { LiveSocket } from './ws.js';
@@ -77,7 +77,7 @@ function askForKey(message) {
     }
     setKey(key);
     try {
-      await detectRole(api);
+      await loadMe(api);
     } catch (err) {
       clearKey();
       error.textContent = err instanceof ApiError && err.status === 401
@@ -97,18 +97,39 @@ function askForKey(message) {
 }
 
 apiEvents.addEventListener('unauthorized', () => {
-  if (getKey()) clearKey();
+  const hadKey = Boolean(getKey());
+  if (hadKey) clearKey();
   ws.stop();
   renderSession();
-  askForKey(session.role === null && !getKey() ? '' : 'The key was not accepted (expired or revoked?).');
+  askForKey(hadKey ? 'The key was not accepted (expired or revoked?).' : '');
+});
+
+// A 403 may mean the key's role changed under us (an admin edited it): read /api/me again and,
+// when the permissions differ, redraw the session and the view with the controls that now work.
+let lastMeCheck = 0;
+apiEvents.addEventListener('forbidden', async () => {
+  if (Date.now() - lastMeCheck < 5000) return;
+  lastMeCheck = Date.now();
+  const before = sessionSignature();
+  try {
+    await loadMe(api);
+  } catch {
+    return; // a 401 is handled by its own listener
+  }
+  if (sessionSignature() !== before) {
+    renderSession();
+    router.render();
+  }
 });
 
 function renderSession() {
   const box = document.getElementById('session');
   const children = [];
   if (session.role) {
-    children.push(h('span', { class: 'who', title: 'Your role on this server' },
-      session.keyName === 'local' ? 'Local mode (admin)' : `${session.keyName || 'key'} · ${session.role}`));
+    children.push(h('span', {
+      class: 'who', id: 'session-who', title: 'Your role on this server',
+      'data-role': session.role, 'data-permissions': [...session.permissions].sort().join(' '),
+    }, isLocal() ? `Local mode (${session.role})` : `${session.keyName || 'key'} · ${session.role}`));
   }
   if (getKey()) {
     children.push(h('button', {
@@ -174,7 +195,7 @@ let lastProbe = 0;
 ws.addEventListener('state', (event) => {
   if (event.detail.state !== 'offline' || !getKey() || Date.now() - lastProbe < 10000) return;
   lastProbe = Date.now();
-  api('/api/keys').catch(() => {});
+  api('/api/me').catch(() => {});
 });
 setInterval(() => { if (ws.state === 'offline') renderConnection(); }, 1000);
 
@@ -184,9 +205,9 @@ async function start() {
   refreshHealth();
   setInterval(refreshHealth, 10000);
   try {
-    await detectRole(api);
-  } catch (err) {
-    if (!(err instanceof ApiError && err.status === 401)) session.role = session.role || 'readonly';
+    await loadMe(api);
+  } catch {
+    // A 401 asks for a key (its own listener); anything else leaves no write controls shown.
   }
   renderSession();
   ws.start();

@@ -2,18 +2,14 @@
 
 const STORAGE_KEY = 'itk.apiKey';
 
-// Mirrors the role matrix of SECURITY.md §4-B. The API offers no "who am I" endpoint, so the UI
-// derives the caller's role from GET /api/keys and uses this table only to enable or hide controls;
+// Who the caller is, as GET /api/me tells it. The permissions only enable or hide controls;
 // the server still decides every request.
-const READONLY = ['playbooks:read', 'executions:read', 'credentials:read'];
-const EXECUTOR = [...READONLY, 'executions:control', 'screenshots:read'];
-const USER = [...EXECUTOR, 'playbooks:write', 'credentials:write', 'executions:delete'];
-const ADMIN = [...USER, 'keys:manage', 'audit:read', 'modules:upload'];
-const ROLE_PERMISSIONS = { readonly: READONLY, executor: EXECUTOR, user: USER, admin: ADMIN };
-
 export const session = {
   role: null, // null until known
   keyName: null,
+  keyId: null,
+  permissions: new Set(),
+  authRequired: false, // the server enforces keys (from /api/me)
   required: false, // true once the server answered 401
 };
 
@@ -29,31 +25,47 @@ export function setKey(key) {
   sessionStorage.setItem(STORAGE_KEY, key);
 }
 
-export function clearKey() {
-  sessionStorage.removeItem(STORAGE_KEY);
+function forget() {
   session.role = null;
   session.keyName = null;
+  session.keyId = null;
+  session.permissions = new Set();
+}
+
+export function clearKey() {
+  sessionStorage.removeItem(STORAGE_KEY);
+  forget();
 }
 
 export function can(permission) {
-  const perms = ROLE_PERMISSIONS[session.role] || [];
-  return perms.includes(permission);
+  return session.permissions.has(permission);
 }
 
-// Work out the caller's role: no key and no 401 means the local single-user mode (admin);
-// with a key, GET /api/keys lists the caller's own key (or all keys, for an admin), and the
-// key's display prefix identifies which one is ours.
-export async function detectRole(api) {
-  const key = getKey();
-  const body = await api('/api/keys');
-  const keys = body.keys || [];
-  if (!key) {
-    session.role = 'admin';
-    session.keyName = 'local';
-    return session.role;
+// A signature of what the caller may do, to tell whether a refresh changed anything.
+export function sessionSignature() {
+  return [session.keyId, session.role, [...session.permissions].sort().join(',')].join('|');
+}
+
+// Ask the server who we are. Without a key on a server that does not enforce keys, this is the
+// local admin; with a key, it is that key's name, role and permissions. A 401 propagates.
+export async function loadMe(api) {
+  let me;
+  try {
+    me = await api('/api/me');
+  } catch (err) {
+    forget();
+    throw err;
   }
-  const own = keys.find((k) => k.display_prefix && key.startsWith(k.display_prefix)) || keys[0];
-  session.role = own ? own.role : 'readonly';
-  session.keyName = own ? own.name : '';
-  return session.role;
+  session.role = me.role || null;
+  session.keyName = me.name || '';
+  session.keyId = me.key_id || null;
+  session.authRequired = Boolean(me.auth_required);
+  if (session.authRequired) session.required = true;
+  session.permissions = new Set(Array.isArray(me.permissions) ? me.permissions : []);
+  return me;
+}
+
+// The local single-user mode: the server enforces no keys and the caller has no key of its own.
+export function isLocal() {
+  return session.role !== null && !session.keyId && !session.authRequired;
 }

@@ -81,6 +81,11 @@ function parameterControl(param, credentials) {
         name, rows: 3, spellcheck: 'false', class: 'mono',
         value: param.default !== undefined ? JSON.stringify(param.default) : '',
       });
+    case 'file':
+      return h('input', {
+        name, type: 'text', autocomplete: 'off', spellcheck: 'false', class: 'mono',
+        'data-file-parameter': 'true', placeholder: 'file name on the server', value: param.default ?? '',
+      });
     default:
       return h('input', {
         name,
@@ -92,10 +97,16 @@ function parameterControl(param, credentials) {
   }
 }
 
-function typeHint(param) {
+function typeHint(param, canUpload) {
   const parts = [];
   if (param.description) parts.push(param.description);
-  const type = { list: 'JSON list', dict: 'JSON object', file: 'file path on the server' }[param.type];
+  const type = {
+    list: 'JSON list',
+    dict: 'JSON object',
+    file: canUpload
+      ? 'upload a .modl, or name a file in the server’s folders'
+      : 'the name of a file in the server’s upload or configured folders',
+  }[param.type];
   if (type) parts.push(`(${type})`);
   if (param.default !== undefined && param.type !== 'boolean' && !param.secret) {
     parts.push(`Default: ${JSON.stringify(param.default)}`);
@@ -103,12 +114,11 @@ function typeHint(param) {
   return parts.join(' ');
 }
 
-// Parameters that name a module file. Playbooks may declare `type: file`; the shipped module
-// playbooks declare a string whose name or description says it is a .modl.
-export function wantsModuleUpload(param) {
-  if (param.type === 'file') return true;
-  if (param.type !== 'string' || param.enum) return false;
-  return /module_file$/.test(param.name) || /\.modl\b/i.test(param.description || '');
+// A parameter that names a file the steps read on the server (`type: file`). The caller who may
+// upload modules gets an "Upload .modl…" picker next to the field; everyone else types the name
+// of a file already in the server's folders.
+export function isFileParameter(param) {
+  return param.type === 'file' && !param.enum;
 }
 
 // A file picker next to the parameter: the chosen .modl is sent to the server, and the name
@@ -150,8 +160,9 @@ export function buildRunForm({ playbook, credentials, onSubmit, canRun, upload }
   const paramFields = [];
   for (const param of playbook.parameters || []) {
     const control = parameterControl(param, credentials);
-    const f = field(param.label || param.name, control, { help: typeHint(param), required: param.required });
-    if (upload && wantsModuleUpload(param)) {
+    const canUpload = Boolean(upload) && isFileParameter(param);
+    const f = field(param.label || param.name, control, { help: typeHint(param, canUpload), required: param.required });
+    if (canUpload) {
       f.wrapper.insertBefore(uploadControl(param, control, upload, f.errorEl), f.errorEl);
     }
     fields.set(`parameters.${param.name}`, f);

@@ -7,15 +7,34 @@ import {
 import { navigate } from '../router.js';
 
 const ACTIVE = new Set(['pending', 'running', 'paused']);
-// Which control each state allows (the executor's rules).
+// Which control each state allows (the executor's rules). Retry only exists in debug mode, while
+// the run is paused on a failed step: then Resume means "accept the failure".
 const ALLOWED = {
-  pause: new Set(['pending', 'running']),
-  resume: new Set(['paused']),
-  skip: new Set(['running', 'paused']),
-  cancel: new Set(['pending', 'running', 'paused']),
+  pause: (e) => ['pending', 'running'].includes(e.status),
+  resume: (e) => e.status === 'paused',
+  retry: (e, failed) => Boolean(failed),
+  skip: (e) => ['running', 'paused'].includes(e.status),
+  cancel: (e) => ACTIVE.has(e.status),
 };
-const CONTROL_LABELS = { pause: 'Pause', resume: 'Resume', skip: 'Skip step', cancel: 'Cancel' };
+const CONTROL_LABELS = {
+  pause: 'Pause', resume: 'Resume', retry: 'Retry step', skip: 'Skip step', cancel: 'Cancel',
+};
+const CONTROL_HINTS = {
+  pause: 'Pause at the next step boundary',
+  resume: 'Continue the run',
+  retry: 'Run the failed step again (debug mode)',
+  skip: 'Go on without this step',
+  cancel: 'Stop the run',
+};
 const MAX_LOG_LINES = 500;
+
+// Debug mode stopped on a failure: the run is paused and the step that failed is still open
+// (status "failed", not yet completed) until the operator retries, skips, accepts or cancels.
+export function awaitingFailure(execution) {
+  if (execution.status !== 'paused') return null;
+  const open = (execution.step_results || []).filter((r) => r.status === 'failed' && !r.completed_at);
+  return open.length ? open[open.length - 1] : null;
+}
 
 function verdict(execution, steps) {
   const s = execution.status;
@@ -33,14 +52,17 @@ function verdict(execution, steps) {
       return ['cancelled', 'Cancelled before it finished.'];
     case 'interrupted':
       return ['fail', `Interrupted: ${err?.message || 'the server stopped while it was running'}.`];
-    case 'paused':
-      if (execution.error) {
-        // Debug mode stopped on a failed step: the API offers skip, resume (accept) or cancel.
-        return ['fail', `Paused on a failure: ${execution.error.message || execution.error.code}. Skip step to go on without it, Resume to accept the failure, or Cancel.`];
+    case 'paused': {
+      const open = awaitingFailure(execution);
+      if (open) {
+        // Debug mode stopped on a failed step: retry it, skip it, resume (accept) or cancel.
+        const why = open.error || execution.error || {};
+        return ['fail', `Paused on a failure at step “${open.step_name || open.step_id}”: ${why.message || why.code || 'it failed'}. Retry step to run it again, Skip step to go on without it, Resume to accept the failure, or Cancel.`];
       }
       return ['paused', execution.debug_mode
         ? 'Paused before the next step (debug mode). Resume to run it, skip it, or cancel.'
         : 'Paused. Resume to continue, skip the next step, or cancel.'];
+    }
     case 'pending':
       return ['pending', 'Waiting for a free worker…'];
     default:
@@ -81,7 +103,7 @@ export async function renderExecution(root, { id }, ctx) {
   for (const action of Object.keys(ALLOWED)) {
     controls[action] = h('button', {
       type: 'button', 'data-action': action, class: action === 'cancel' ? 'danger' : '',
-      onclick: () => control(action),
+      title: CONTROL_HINTS[action], onclick: () => control(action),
     }, CONTROL_LABELS[action]);
     controlBar.append(controls[action]);
   }
@@ -130,9 +152,15 @@ export async function renderExecution(root, { id }, ctx) {
     const [kind, text] = verdict(execution, steps);
     verdictEl.className = `verdict verdict-${kind}`;
     verdictEl.textContent = text;
+    const failed = awaitingFailure(execution);
     for (const [action, button] of Object.entries(controls)) {
-      button.disabled = !ALLOWED[action].has(execution.status);
+      button.disabled = !ALLOWED[action](execution, failed);
     }
+    // Retry belongs to debug mode: shown on debug runs only.
+    controls.retry.hidden = !execution.debug_mode;
+    controls.resume.textContent = failed ? 'Resume (accept failure)' : CONTROL_LABELS.resume;
+    controls.resume.title = failed ? 'Accept the failure and go on (the step stays failed)' : CONTROL_HINTS.resume;
+    controls.resume.dataset.meaning = failed ? 'accept-failure' : 'resume';
     deleteButton.disabled = ACTIVE.has(execution.status);
     deleteButton.title = ACTIVE.has(execution.status) ? 'Cancel the execution before deleting it' : '';
     frameNote.textContent = execution.status === 'paused' && !frameImg.hidden ? 'Paused: showing the last frame.' : '';
@@ -154,15 +182,15 @@ export async function renderExecution(root, { id }, ctx) {
       step_index: i, step_id: s.id, step_name: s.name || s.id, step_type: s.type, status: 'pending',
     }) : results;
     for (const r of results) if (r.step_index >= rows.length) rows.push(r);
-    // Debug mode paused on a failure: the step is still "running" until skip, resume or cancel.
-    const awaiting = execution.status === 'paused' && execution.error;
-    clear(timeline, rows.map((original) => {
-      const step = awaiting && original.status === 'running'
-        ? { ...original, status: 'failed', error: original.error || execution.error }
-        : original;
+    const open = awaitingFailure(execution);
+    clear(timeline, rows.map((step) => {
+      const awaiting = open && open.step_index === step.step_index;
       const retries = step.attempts > 1 ? step.attempts - 1 : 0;
       const hasOutput = step.output && Object.keys(step.output).length;
-      return h('li', { class: `step step-${step.status}`, 'data-step-id': step.step_id, 'data-status': step.status },
+      return h('li', {
+        class: `step step-${step.status}`, 'data-step-id': step.step_id, 'data-status': step.status,
+        'data-attempts': step.attempts ?? null, 'data-awaiting': awaiting ? 'decision' : null,
+      },
         h('div', { class: 'step-head' },
           statusBadge(step.status),
           h('span', { class: 'step-name' }, step.step_name || step.step_id),
@@ -170,6 +198,7 @@ export async function renderExecution(root, { id }, ctx) {
           h('span', { class: 'step-duration muted' }, stepDuration(step)),
           retries ? h('span', { class: 'badge', title: 'Retries' }, `${retries} retr${retries === 1 ? 'y' : 'ies'}`) : null),
         step.error ? h('p', { class: 'step-error' }, step.error.code ? h('code', {}, step.error.code) : null, ' ', step.error.message || '') : null,
+        awaiting ? h('p', { class: 'step-awaiting' }, 'Waiting for your decision: retry, skip, or resume to accept the failure.') : null,
         hasOutput ? h('details', { class: 'step-output' }, h('summary', {}, 'Output'), jsonBlock(step.output)) : null);
     }));
   }
