@@ -116,3 +116,19 @@ async def test_debug_mode_failure_can_be_retried_through_the_api(running: Any) -
     await running.client.post(f"{url}/skip")
     final = await until(lambda b: b["status"] in ("completed", "failed"))
     assert final["status"] == "completed" and final["step_results"][0]["status"] == "skipped"
+
+
+async def test_general_uploads_take_every_input_kind_and_check_zip_kinds(running: Any) -> None:
+    client = running.client
+    ok = await client.post("/api/uploads?fileName=nightly.gwbk", data=MODULE)
+    assert ok.status_code == 201 and (await ok.get_json())["path"] == "nightly.gwbk"
+    tags = await client.post("/api/uploads?fileName=tags.json", data=b'{"tags": []}')
+    assert tags.status_code == 201
+    not_zip = await client.post("/api/uploads?fileName=project.zip", data=b"plain text")
+    assert not_zip.status_code == 400
+    wrong_kind = await client.post("/api/uploads?fileName=run.sh", data=b"echo hi")
+    assert wrong_kind.status_code == 400
+    only_modules = await client.post("/api/modules?fileName=nightly.gwbk", data=MODULE)
+    assert only_modules.status_code == 400
+    stored = sorted(p.name for p in running.state.settings.uploads_dir.iterdir())
+    assert stored == ["nightly.gwbk", "tags.json"]

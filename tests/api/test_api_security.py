@@ -65,6 +65,7 @@ SAMPLE_REQUESTS: dict[str, tuple[str, str, Any]] = {
     "keys.revoke_key": ("DELETE", "/api/keys/{other}", None),
     "audit.list_audit": ("GET", "/api/audit", None),
     "modules.upload_module": ("POST", "/api/modules?fileName=x.modl", "MODL"),
+    "modules.upload_file": ("POST", "/api/uploads?fileName=x.gwbk", "MODL"),
     "maintenance.cleanup": ("POST", "/api/maintenance/cleanup", {"older_than_days": 30}),
     "webui.index": ("GET", "/", None),
     "webui.asset": ("GET", "/ui/favicon.svg", None),

@@ -249,4 +249,10 @@ async def test_upload_is_offered_for_file_parameters_only(
     detail = api.get(f"/api/executions/{execution_id_of(page)}").json()
     assert detail["parameters"]["package"] == modl.name
     assert api.delete("/api/playbooks/e2e/file_parameters.yaml").status_code in (200, 204)
+
+    # A parameter that declares `accept` gets a picker for those endings (a gateway backup here).
+    await page.goto(f"{server.url}/#/playbooks/gateway/restore.yaml")
+    await page.get_by_role("button", name="Upload .gwbk…").wait_for()
+    picker = page.locator('input[type="file"][data-upload-for="backup_file"]')
+    assert await picker.get_attribute("accept") == ".gwbk"
     assert errors == []

@@ -129,6 +129,11 @@ ROUTES: dict[str, RouteSpec] = {
     "modules.upload_module": RouteSpec(
         Permission.MODULES_UPLOAD, "Upload a .modl for gateway steps (raw body, ?fileName=)", 201
     ),
+    "modules.upload_file": RouteSpec(
+        Permission.MODULES_UPLOAD,
+        "Upload a step input file (.modl, .gwbk, .zip, .json, .xml, .csv; raw body, ?fileName=)",
+        201,
+    ),
     "maintenance.cleanup": RouteSpec(
         Permission.MAINTENANCE, "Delete finished executions older than N days, with artifacts"
     ),

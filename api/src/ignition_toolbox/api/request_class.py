@@ -10,7 +10,7 @@ from typing import Any
 
 from quart import Request
 
-UPLOAD_PATHS = frozenset({"/api/modules"})
+UPLOAD_PATHS = frozenset({"/api/modules", "/api/uploads"})
 
 
 def request_class(upload_cap: int) -> type[Request]:

@@ -65,6 +65,7 @@ class Parameter:
     enum: list[Any] | None = None
     secret: bool = False
     label: str = ""
+    accept: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -81,6 +82,8 @@ class Parameter:
             out["secret"] = True
         if self.label:
             out["label"] = self.label
+        if self.accept:
+            out["accept"] = list(self.accept)
         return out
 
     def json_schema(self) -> dict[str, Any]:
@@ -273,6 +276,7 @@ def validate_playbook(
             enum=raw.get("enum"),
             secret=bool(raw.get("secret", False)),
             label=raw.get("label", ""),
+            accept=tuple(raw.get("accept") or ()),
         )
         if parameter.name in names:
             faults.add((*where, "name"), f"duplicate parameter '{parameter.name}'")

@@ -34,6 +34,11 @@ PARAMETER_SCHEMA: dict[str, Any] = {
         "enum": {"type": "array", "minItems": 1},
         "secret": {"type": "boolean"},
         "label": {"type": "string"},
+        "accept": {
+            "type": "array",
+            "items": {"type": "string", "pattern": r"^\.[A-Za-z0-9]{1,10}$"},
+            "description": "For file parameters: the file name endings a client should offer",
+        },
     },
 }
 

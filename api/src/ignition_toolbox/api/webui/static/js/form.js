@@ -104,7 +104,7 @@ function typeHint(param, canUpload) {
     list: 'JSON list',
     dict: 'JSON object',
     file: canUpload
-      ? 'upload a .modl, or name a file in the server’s folders'
+      ? `upload a ${acceptOf(param).join(' or ')} file, or name one in the server’s folders`
       : 'the name of a file in the server’s upload or configured folders',
   }[param.type];
   if (type) parts.push(`(${type})`);
@@ -121,16 +121,23 @@ export function isFileParameter(param) {
   return param.type === 'file' && !param.enum;
 }
 
-// A file picker next to the parameter: the chosen .modl is sent to the server, and the name
+// The endings the playbook says the file parameter takes (`accept:`), modules when it says none.
+function acceptOf(param) {
+  return Array.isArray(param.accept) && param.accept.length ? param.accept : ['.modl'];
+}
+
+// A file picker next to the parameter: the chosen file is sent to the server, and the name
 // the server stored it under becomes the parameter's value.
 function uploadControl(param, control, upload, errorEl) {
+  const endings = acceptOf(param);
   const picker = h('input', {
-    type: 'file', accept: '.modl', class: 'sr-only', tabindex: '-1',
-    'aria-label': `Module file to upload for ${param.name}`,
+    type: 'file', accept: endings.join(','), class: 'sr-only', tabindex: '-1',
+    'aria-label': `File to upload for ${param.name}`,
     'data-upload-for': param.name,
   });
   const status = h('span', { class: 'muted small', 'aria-live': 'polite' });
-  const button = h('button', { type: 'button', onclick: () => picker.click() }, 'Upload .modl…');
+  const button = h('button', { type: 'button', onclick: () => picker.click() },
+    `Upload ${endings.join(' / ')}…`);
   picker.addEventListener('change', async () => {
     const file = picker.files && picker.files[0];
     if (!file) return;

@@ -85,7 +85,7 @@ export async function renderPlaybook(root, { path }, ctx) {
     credentials,
     canRun: ctx.can('executions:control'),
     upload: ctx.can('modules:upload')
-      ? (file) => api(`/api/modules?fileName=${encodeURIComponent(file.name)}`, {
+      ? (file) => api(`/api/uploads?fileName=${encodeURIComponent(file.name)}`, {
         method: 'POST', body: file, contentType: 'application/octet-stream',
       })
       : null,
