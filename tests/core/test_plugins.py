@@ -57,3 +57,22 @@ def test_a_plugin_can_be_disabled_by_name(monkeypatch: pytest.MonkeyPatch) -> No
 def test_invalid_step_names_are_refused_at_declaration() -> None:
     with pytest.raises(ValueError, match=r"domain\.action"):
         StepType("NoDomain", "bad", _noop)
+
+
+class Leftovers:
+    def __init__(self, count: int, fail: bool = False) -> None:
+        self.count, self.fail, self.calls = count, fail, 0
+
+    @hookimpl
+    def itk_cleanup_orphans(self) -> int:
+        self.calls += 1
+        if self.fail:
+            raise RuntimeError("cannot list processes")
+        return self.count
+
+
+def test_orphan_cleanup_asks_every_plugin_and_survives_a_failing_one() -> None:
+    good, bad = Leftovers(2), Leftovers(5, fail=True)
+    manager = PluginManager(entry_points=False, extra=[("good", good), ("bad", bad)])
+    assert manager.cleanup_orphans() == 2
+    assert (good.calls, bad.calls) == (1, 1)
