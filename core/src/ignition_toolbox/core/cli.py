@@ -54,7 +54,7 @@ def _env_credentials() -> MappingCredentials:
                 found.setdefault(name, {})[field.lower()] = value
     creds = MappingCredentials()
     for name, fields in found.items():
-        creds.add(Credential(name=name, **fields))  # type: ignore[arg-type]
+        creds.add(Credential(name=name, **fields))
     return creds
 
 

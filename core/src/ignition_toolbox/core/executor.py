@@ -101,6 +101,17 @@ def _compose(sink: EventSink, observers: list[EventSink]) -> EventSink:
 class Execution:
     """Runs one playbook. Create it, ``await run()``, and steer it from other tasks."""
 
+    # Shared with the parent in a nested playbook, the execution's own otherwise.
+    depth: int
+    files_dirs: list[Path] | None
+    controls: Controls
+    secrets: Secrets
+    gateway_url: str | None
+    credential_name: str | None
+    _credentials: CredentialResolver
+    _artifacts_dir: Path
+    _options: dict[str, Any]
+
     def __init__(
         self,
         playbook: Playbook,
@@ -144,7 +155,6 @@ class Execution:
         self._skip_requested = False
         self._skip_next = False
         self._decision: asyncio.Future[str] | None = None
-        self._own_artifacts = artifacts_dir is None and parent is None
         if parent is not None:
             self.files_dirs = parent.files_dirs
             self.controls = parent.controls
@@ -609,7 +619,8 @@ class Execution:
             self._invoke(step_type.handler, step_context, params, timeout, step.id)
         )
         try:
-            return await self._step_task
+            output: dict[str, Any] = await self._step_task
+            return output
         except asyncio.CancelledError:
             if self._skip_requested:
                 self._skip_requested = False

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .plugins import PluginManager
 
 _BASE_VALIDATOR = Draft202012Validator(base_playbook_schema())
-_PARAMETER_JSON_TYPES = {
+_PARAMETER_JSON_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
     "file": {"type": "string"},
     "credential": {"type": "string"},
@@ -87,7 +87,7 @@ class Parameter:
         return out
 
     def json_schema(self) -> dict[str, Any]:
-        schema = dict(_PARAMETER_JSON_TYPES[self.type])
+        schema: dict[str, Any] = dict(_PARAMETER_JSON_TYPES[self.type])
         if self.enum is not None:
             schema["enum"] = self.enum
         return schema
@@ -165,7 +165,9 @@ class _Faults:
 
 def _schema_message(error: SchemaError) -> str:
     if error.validator == "additionalProperties":
-        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        declared = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        given = error.instance if isinstance(error.instance, dict) else {}
+        extra = sorted(set(given) - set(declared))
         return f"unknown key(s) {', '.join(map(repr, extra))}"
     if error.validator == "anyOf" and error.context:
         best = min(error.context, key=lambda e: len(list(e.absolute_path)))

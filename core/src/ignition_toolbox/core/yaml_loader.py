@@ -24,7 +24,7 @@ try:  # LibYAML's parser, when PyYAML was built with it
 
     _C = True
 except ImportError:  # pragma: no cover - depends on the PyYAML build
-    from yaml.parser import Parser as _Parser  # type: ignore[assignment]
+    from yaml.parser import Parser as _Parser  # type: ignore[assignment,unused-ignore]
     from yaml.reader import Reader
     from yaml.scanner import Scanner
 
@@ -47,7 +47,7 @@ class _Rejected(yaml.MarkedYAMLError):
 
 if _C:
 
-    class _Base(Composer, _Parser, SafeConstructor, _StrictResolver):  # type: ignore[misc,valid-type]
+    class _Base(Composer, _Parser, SafeConstructor, _StrictResolver):  # type: ignore[misc]
         def __init__(self, stream: str) -> None:
             _Parser.__init__(self, stream)
             Composer.__init__(self)
@@ -66,6 +66,11 @@ else:  # pragma: no cover
             _StrictResolver.__init__(self)
 
 
+def _mark(event: Any) -> Any:
+    """LibYAML's marks and PyYAML's are different classes with the same line and column."""
+    return event.start_mark
+
+
 class StrictLoader(_Base):
     """Rejects anchors, aliases, python tags, duplicate keys and nesting deeper than ``MAX_DEPTH``."""
 
@@ -76,14 +81,14 @@ class StrictLoader(_Base):
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
-            raise _Rejected(None, None, "aliases are not allowed in playbooks", event.start_mark)
+            raise _Rejected(None, None, "aliases are not allowed in playbooks", _mark(event))
         if getattr(event, "anchor", None) is not None:
-            raise _Rejected(None, None, "anchors are not allowed in playbooks", event.start_mark)
+            raise _Rejected(None, None, "anchors are not allowed in playbooks", _mark(event))
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             self._depth += 1
             if self._depth > MAX_DEPTH:
                 raise _Rejected(
-                    None, None, f"nesting is deeper than {MAX_DEPTH} levels", event.start_mark
+                    None, None, f"nesting is deeper than {MAX_DEPTH} levels", _mark(event)
                 )
             try:
                 return super().compose_node(parent, index)
@@ -136,7 +141,10 @@ def decode(raw: bytes, source: str = "<playbook>") -> str:
     return text.removeprefix("\ufeff")
 
 
-def _walk(node: yaml.Node, path: tuple[str | int, ...], positions: dict, source: str) -> None:
+Positions = dict[tuple[str | int, ...], tuple[int, int]]
+
+
+def _walk(node: yaml.Node, path: tuple[str | int, ...], positions: Positions, source: str) -> None:
     positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
