@@ -10,15 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ignition_toolbox.core import atomic_write
 
 from .models import CredentialRecord
 
@@ -75,17 +75,7 @@ class Keyring:
                 "keys": {str(v): base64.b64encode(k).decode() for v, k in self.keys.items()},
             }
         ).encode()
-        fd, temp = tempfile.mkstemp(prefix=".secret-", dir=target.parent)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        atomic_write(target, payload, mode=0o600)
         self.path = target
 
     def add_version(self) -> int:

@@ -27,6 +27,7 @@ from .events import (
     StepResultEvent,
 )
 from .executor import TERMINAL, Execution, StepResult
+from .files import atomic_write
 from .hookspecs import hookimpl
 from .library import LibraryEntry, PlaybookLibrary, slugify, validate_relative_path
 from .playbook import Parameter, Playbook, Step, coerce_parameters, parse_playbook
@@ -75,6 +76,7 @@ __all__ = [
     "ToolboxError",
     "UnauthorizedError",
     "ValidationError",
+    "atomic_write",
     "closed_object",
     "coerce_parameters",
     "hookimpl",

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidPathError, PlaybookNotFoundError, ToolboxError, ValidationError
+from .files import atomic_write
 from .steps import PlaybookRoot
 from .yaml_loader import MAX_BYTES, decode, load_yaml
 
@@ -296,16 +296,7 @@ class PlaybookLibrary:
         target = self._writable_target(path)
         created = not target.exists()
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".itk-", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        atomic_write(target, content)
         return created
 
     def delete(self, path: str) -> None:
