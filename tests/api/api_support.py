@@ -249,8 +249,10 @@ def start_server(
     key_file: Path,
     *extra: str,
     env: dict[str, str] | None = None,
-    timeout: float = 20,
+    timeout: float = 60,
 ) -> ServerProcess:
+    """Returns once the ``itk: listening on`` line is out. The timeout is generous for a loaded
+    CI machine; a server that fails to start exits and is reported at once anyway."""
     environment = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
