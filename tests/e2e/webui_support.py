@@ -21,7 +21,21 @@ import pytest_asyncio
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "test-output" / "webui"
-CHROMIUM = os.environ.get("ITK_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def _chromium() -> str | None:
+    """The same browser the plugin would pick (``ITK_BROWSER_PATH``, Playwright's, a system one);
+    None means Playwright's own Chromium. No browser at all fails the tests, it never skips them."""
+    from ignition_toolbox.browser import find_browser
+    from ignition_toolbox.core import StepFailedError
+
+    try:
+        return find_browser().path
+    except StepFailedError:  # only Playwright's own Chromium, which launch() finds by itself
+        return None
+
+
+CHROMIUM = _chromium()
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -91,7 +105,7 @@ def base_env(tmp: Path) -> dict[str, str]:
         **os.environ,
         "XDG_DATA_HOME": str(tmp / "xdg-data"),
         "XDG_CONFIG_HOME": str(tmp / "xdg-config"),
-        "ITK_BROWSER_PATH": CHROMIUM,
+        **({"ITK_BROWSER_PATH": CHROMIUM} if CHROMIUM else {}),
     }
 
 
@@ -159,8 +173,6 @@ def api(server: Process) -> Iterator[httpx.Client]:
 async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
     async with async_playwright() as playwright:
         instance = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
