@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from ignition_toolbox.core import StepContext, StepFailedError, StepType
 
 from ..session import BrowserSession
 from .schema import SELECTOR, SELECTOR_OUTPUT, TIMEOUT, output, params, step_type
+
+if TYPE_CHECKING:
+    from playwright.async_api import Locator
 
 _IS_SECRET_FIELD = (
     "e => (e.type || '').toLowerCase() === 'password' || e.hasAttribute('data-secret')"
@@ -20,12 +25,50 @@ SECRET = {
 }
 
 
-async def _mark_if_secret(
-    ctx: StepContext, session: BrowserSession, p: dict[str, Any], value: str
+async def _secret_guarded(
+    ctx: StepContext,
+    session: BrowserSession,
+    p: dict[str, Any],
+    value: str,
+    act: Callable[[Locator], Awaitable[None]],
 ) -> None:
-    """Redact the value from logs, outputs and traces before it reaches the page."""
+    """Run ``act`` on the element, redacting ``value`` if the element is a secret field.
+
+    The secret-field check and the action go to the page together (one round trip instead of
+    two); the step does not return, and no failure evidence (trace, screenshot) is kept, before
+    the check has answered and the value has been marked. A check that cannot answer (no such
+    element, the page went away) marks the value as a secret: the trace already holds the
+    action's arguments, and redacting too much is the safe side.
+    """
     locator = session.page.locator(p["selector"])
-    if p.get("secret") or await locator.evaluate(_IS_SECRET_FIELD, timeout=session.timeout_ms(p)):
+    if p.get("secret"):
+        ctx.mark_secret(value)
+        await act(locator)
+        return
+    check = asyncio.ensure_future(locator.evaluate(_IS_SECRET_FIELD, timeout=session.timeout_ms(p)))
+    try:
+        await act(locator)
+    except asyncio.CancelledError:
+        # Stopping must stay prompt: no waiting for the check, redact to be safe.
+        _settle(ctx, check, value)
+        raise
+    except BaseException:
+        await asyncio.wait({check}, timeout=_CHECK_GRACE)
+        _settle(ctx, check, value)
+        raise
+    await asyncio.wait({check}, timeout=_CHECK_GRACE)
+    _settle(ctx, check, value)
+
+
+_CHECK_GRACE = 2.0
+
+
+def _settle(ctx: StepContext, check: asyncio.Future[Any], value: str) -> None:
+    """Mark ``value`` secret unless the check answered that the field is not a secret one."""
+    if not check.done():
+        check.cancel()
+        ctx.mark_secret(value)
+    elif check.cancelled() or check.exception() is not None or check.result():
         ctx.mark_secret(value)
 
 
@@ -41,16 +84,24 @@ async def _click(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -
 
 
 async def _fill(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -> dict[str, Any]:
-    await _mark_if_secret(ctx, session, p, p["value"])
-    await session.page.locator(p["selector"]).fill(p["value"], timeout=session.timeout_ms(p))
+    timeout = session.timeout_ms(p)
+
+    async def act(locator: Locator) -> None:
+        await locator.fill(p["value"], timeout=timeout)
+
+    await _secret_guarded(ctx, session, p, p["value"], act)
     return {"selector": p["selector"]}
 
 
 async def _type(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -> dict[str, Any]:
-    await _mark_if_secret(ctx, session, p, p["text"])
-    await session.page.locator(p["selector"]).press_sequentially(
-        p["text"], delay=float(p.get("delay", 0)) * 1000, timeout=session.timeout_ms(p)
-    )
+    timeout = session.timeout_ms(p)
+
+    async def act(locator: Locator) -> None:
+        await locator.press_sequentially(
+            p["text"], delay=float(p.get("delay", 0)) * 1000, timeout=timeout
+        )
+
+    await _secret_guarded(ctx, session, p, p["text"], act)
     return {"selector": p["selector"]}
 
 
