@@ -7,6 +7,9 @@ Prints the figures and writes them as JSON (``--out``, default ``bench/results/b
 * per-step overhead: the median time of a step type run by the executor (templating, schema
   validation, events, the failure wrapper, tracing and the live view all on, as in production)
   divided by the same action in bare Playwright on the same page;
+* with tracing and live view on, also the same action in bare Playwright on the plugin's own page,
+  traced and streamed alike (``bare_in_session_ms``, ``ratio_same_config``): the plugin's own share
+  of the overhead, the rest being Playwright's tracing and Chromium's screencast capture;
 * the same without tracing and live view, to show where the overhead goes;
 * live view: frames per second delivered to the event sink on an animated page (cap 5 fps) and the
   capture-to-sink latency p50/p99 (CDP capture timestamp to the sink receiving the event; the
@@ -25,6 +28,7 @@ import statistics
 import sys
 import threading
 import time
+import types
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +36,14 @@ from playwright.async_api import async_playwright
 
 from ignition_toolbox.browser import find_browser
 from ignition_toolbox.browser import plugin as browser_plugin
-from ignition_toolbox.core import Execution, PluginManager
+from ignition_toolbox.core import (
+    Execution,
+    PluginManager,
+    StepType,
+    closed_object,
+    hookimpl,
+    object_output,
+)
 
 PAGE = """<!doctype html><html><head><title>Bench</title></head><body>
 <input id="name"><button id="btn" onclick="n.textContent=++c">go</button><span id="n">0</span>
@@ -53,6 +64,36 @@ ACTIONS: dict[str, tuple[dict[str, Any], Any]] = {
     "browser.verify": ({"selector": "#btn"}, lambda p: p.locator("#btn").count()),
     "browser.evaluate": ({"expression": "1 + 1"}, lambda p: p.evaluate("1 + 1")),
 }
+
+
+_IN_SESSION: dict[str, float] = {}
+
+
+async def _bare_in_session(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The bare actions on the plugin's own page: same browser, context, tracing and live view."""
+    session = await ctx.resource("browser")
+    for name, (_params, bare) in ACTIONS.items():
+        started = time.perf_counter()
+        for _ in range(params["n"]):
+            await bare(session.page)
+        _IN_SESSION[name] = (time.perf_counter() - started) / params["n"]
+    return {}
+
+
+bench_plugin = types.ModuleType("itk_bench_browser")
+bench_plugin.itk_step_types = hookimpl(  # type: ignore[attr-defined]
+    lambda: [
+        StepType(
+            name="bench.bare_in_session",
+            summary="Bare Playwright actions on the browser resource's page (benchmark only)",
+            description="",
+            handler=_bare_in_session,
+            parameters=closed_object(["n"], n={"type": "integer", "minimum": 1}),
+            output=object_output(),
+            resources=("browser",),
+        )
+    ]
+)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -109,7 +150,7 @@ async def bench_launch(plugins: PluginManager, base: str, rounds: int) -> dict[s
 
 
 async def bench_steps(
-    plugins: PluginManager, base: str, n: int, options: str = "{}"
+    plugins: PluginManager, base: str, n: int, options: str = "{}", same_config: bool = False
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     steps = [f"  - {{id: open, type: browser.navigate, parameters: {{url: '{base}/'}}}}"]
@@ -118,30 +159,48 @@ async def bench_steps(
         steps.append(
             f"  - {{id: {sid}, type: {name}, loop: {list(range(n))}, parameters: {json.dumps(params)}}}"
         )
+    _IN_SESSION.clear()
+    if same_config:
+        steps.append(f"  - {{id: bare, type: bench.bare_in_session, parameters: {{n: {n}}}}}")
     text = f"name: steps\nmetadata: {{options: {options}}}\nsteps:\n" + "\n".join(steps)
     execution = await _run(plugins, text)
     per_step: dict[str, float] = {}
     for result in execution.step_results[1:]:
+        if result.step_type not in ACTIONS:
+            continue
         assert result.started_at and result.completed_at
         per_step[result.step_type] = (result.completed_at - result.started_at).total_seconds() / n
 
-    executable = find_browser()
+    bare_each = await _bare_steps(base, n)
+    same_each = dict(_IN_SESSION)
+    for name in ACTIONS:
+        results[name] = {
+            "plugin_ms": round(per_step[name] * 1000, 2),
+            "bare_playwright_ms": round(bare_each[name] * 1000, 2),
+            "ratio": round(per_step[name] / bare_each[name], 2),
+        }
+        if name in same_each:
+            # Bare Playwright on the plugin's own page (same browser, tracing and live view): what
+            # is left is the plugin's own overhead; the rest is Playwright's tracing and capture.
+            results[name]["bare_in_session_ms"] = round(same_each[name] * 1000, 2)
+            results[name]["ratio_same_config"] = round(per_step[name] / same_each[name], 2)
+    return results
+
+
+async def _bare_steps(base: str, n: int) -> dict[str, float]:
+    """Seconds per action in bare Playwright, on a page of its own."""
+    each: dict[str, float] = {}
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=executable.path)
+        browser = await pw.chromium.launch(executable_path=find_browser().path)
         page = await browser.new_page()
         await page.goto(f"{base}/")
         for name, (_params, bare) in ACTIONS.items():
             started = time.perf_counter()
             for _ in range(n):
                 await bare(page)
-            bare_each = (time.perf_counter() - started) / n
-            results[name] = {
-                "plugin_ms": round(per_step[name] * 1000, 2),
-                "bare_playwright_ms": round(bare_each * 1000, 2),
-                "ratio": round(per_step[name] / bare_each, 2),
-            }
+            each[name] = (time.perf_counter() - started) / n
         await browser.close()
-    return results
+    return each
 
 
 async def bench_live_view(plugins: PluginManager, base: str, seconds: float) -> dict[str, Any]:
@@ -188,7 +247,9 @@ async def main() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    plugins = PluginManager(entry_points=False, extra=[("browser", browser_plugin)])
+    plugins = PluginManager(
+        entry_points=False, extra=[("browser", browser_plugin), ("bench", bench_plugin)]
+    )
 
     figures: dict[str, Any] = {
         "machine": {
@@ -198,7 +259,7 @@ async def main() -> None:
             "browser": find_browser().describe(),
         },
         "launch": await bench_launch(plugins, base, args.launches),
-        "steps": await bench_steps(plugins, base, args.iterations),
+        "steps": await bench_steps(plugins, base, args.iterations, same_config=True),
         "steps_without_trace_and_live_view": await bench_steps(
             plugins, base, args.iterations, "{keep_trace: never, live_view: false}"
         ),
