@@ -7,7 +7,7 @@ The public surface other plugins build on (the Perspective plugin reuses the bro
     await session.screenshot(ctx, "dock.png", element="#dock")
 """
 
-from .failures import browser_step, translate
+from .failures import browser_step, browser_step_type, translate
 from .launcher import (
     ENV_BROWSER_PATH,
     INSTALL_HINT,
@@ -36,6 +36,7 @@ __all__ = [
     "LiveViewOptions",
     "Masker",
     "browser_step",
+    "browser_step_type",
     "count_marked",
     "find_browser",
     "open_browser",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from ignition_toolbox.core import StepFailedError, StepTimeoutError, ToolboxError
+from ignition_toolbox.core import StepFailedError, StepTimeoutError, StepType, ToolboxError
 
 from .session import RESOURCE_NAME, BrowserSession
 
@@ -89,3 +89,29 @@ def browser_step(handler: BrowserHandler) -> Callable[[StepContext, dict[str, An
 
 
 __all__ = ["browser_step", "translate"]
+
+
+def browser_step_type(
+    name: str,
+    summary: str,
+    handler: BrowserHandler,
+    parameters: dict[str, Any],
+    output: dict[str, Any],
+    description: str = "",
+    secret_parameters: tuple[str, ...] = (),
+) -> StepType:
+    """A step type on the browser resource whose failures keep a screenshot and a trace.
+
+    The browser plugin declares its own steps with it, and so can any plugin built on the browser
+    (the Perspective plugin does).
+    """
+    return StepType(
+        name=name,
+        summary=summary,
+        description=description,
+        handler=browser_step(handler),
+        parameters=parameters,
+        output=output,
+        resources=(RESOURCE_NAME,),
+        secret_parameters=secret_parameters,
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 from ignition_toolbox.core import StepType, closed_object, object_output
 
-from ..failures import BrowserHandler, browser_step
+from ..failures import BrowserHandler, browser_step_type
 
 SELECTOR: dict[str, Any] = {
     "type": "string",
@@ -45,12 +45,4 @@ def step_type(
     result: dict[str, Any],
     description: str = "",
 ) -> StepType:
-    return StepType(
-        name=f"browser.{name}",
-        summary=summary,
-        description=description,
-        handler=browser_step(handler),
-        parameters=parameters,
-        output=result,
-        resources=("browser",),
-    )
+    return browser_step_type(f"browser.{name}", summary, handler, parameters, result, description)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ignition_toolbox.browser import browser_step
+from ignition_toolbox.browser import browser_step_type
 from ignition_toolbox.core import StepType, closed_object, object_output
 
 from ..locators import LOCATOR_SCHEMA
@@ -38,16 +38,6 @@ def step_type(
     secret_parameters: tuple[str, ...] = (),
 ) -> StepType:
     """A ``perspective.<name>`` step on the browser resource, with the browser's failure evidence."""
-    return StepType(
-        name=f"perspective.{name}",
-        summary=summary,
-        description=description,
-        handler=browser_step(handler),
-        parameters=parameters,
-        output=result,
-        resources=("browser",),
-        secret_parameters=secret_parameters,
+    return browser_step_type(
+        f"perspective.{name}", summary, handler, parameters, result, description, secret_parameters
     )
-
-
-__all__ = ["COMPONENT_OUTPUT", "LOCATOR", "TIMEOUT", "output", "params", "step_type"]
