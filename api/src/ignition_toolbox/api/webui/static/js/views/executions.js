@@ -57,13 +57,19 @@ export async function renderExecutions(root, _params, ctx) {
     clear(tbody, rows.map(row));
   }
 
+  // Answers can arrive out of order (the first load racing a filter click): only the newest
+  // request's answer is drawn.
+  let latest = 0;
   async function load() {
+    const mine = ++latest;
     const query = filter === 'all' ? `?limit=${LIMIT}` : `?limit=${LIMIT}&status=${filter}`;
     try {
-      rows = await api(`/api/executions${query}`);
+      const result = await api(`/api/executions${query}`);
+      if (mine !== latest) return;
+      rows = result;
       draw();
     } catch (err) {
-      note.textContent = err.message;
+      if (mine === latest) note.textContent = err.message;
     }
   }
   const loadSoon = debounce(load, 250);
