@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,13 +87,6 @@ class Controls:
             except TimeoutError:
                 return
             remaining -= loop.time() - started
-
-
-@dataclass
-class ArtifactRef:
-    artifact_id: str
-    path: Path
-    name: str
 
 
 class ExecutionContext:
@@ -370,7 +361,3 @@ class StepContext:
 
     def redact(self, value: Any) -> Any:
         return self.execution.secrets.redact(value)
-
-
-def iter_secret_parameters(step_parameters: dict[str, Any], names: Iterable[str]) -> list[str]:
-    return [str(step_parameters[n]) for n in names if step_parameters.get(n)]
