@@ -383,3 +383,27 @@ def test_keys_create_command_prints_the_key_last(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("itk_") and len(last) == 76
+
+
+async def test_accepted_connections_send_without_nagle() -> None:
+    """With Nagle on, a response written as headers then body waits for the client's delayed ACK
+    (40 ms on Linux) on every request; asyncio only turns it off for sockets whose proto is TCP."""
+    import socket
+
+    from ignition_toolbox.api.server import listening_socket
+
+    seen: list[int] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(
+            writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        )
+        writer.close()
+
+    sock = listening_socket("127.0.0.1", 0, 5.0)
+    server = await asyncio.start_server(handle, sock=sock)
+    async with server:
+        reader, writer = await asyncio.open_connection(*sock.getsockname()[:2])
+        await reader.read()
+        writer.close()
+    assert seen and seen[0] != 0

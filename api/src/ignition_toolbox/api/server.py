@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
 import sys
@@ -62,9 +63,23 @@ def decline_websocket_compression() -> None:
     ws_stream.PerMessageDeflate = _DeclinedDeflate  # type: ignore[misc,assignment]
 
 
-def _bind(host: str, port: int, stalled_peer_seconds: float) -> socket.socket:
+def listening_socket(host: str, port: int, stalled_peer_seconds: float) -> socket.socket:
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
-    sock = socket.create_server((host.strip("[]"), port), family=family, backlog=1024)
+    # The protocol is named, not left 0 as socket.create_server leaves it: asyncio turns Nagle off
+    # only on sockets whose proto is IPPROTO_TCP, and with Nagle on, a response written as headers
+    # then body waits for the client's delayed ACK — measured 44 ms on every request, 0.3 ms without.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        if os.name == "posix":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host.strip("[]"), port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
     sock.set_inheritable(False)
     if hasattr(socket, "TCP_USER_TIMEOUT"):
         # Inherited by accepted sockets (Linux). Data a peer leaves unread past this long (zero
@@ -91,7 +106,7 @@ async def serve_async(settings: Settings, plugins: PluginManager | None = None) 
         )
         return 1
     try:
-        sock = _bind(settings.host, settings.port, settings.ws_send_timeout)
+        sock = listening_socket(settings.host, settings.port, settings.ws_send_timeout)
     except OSError as exc:
         print(
             f"itk: error: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
@@ -152,6 +167,7 @@ __all__ = [
     "decline_websocket_compression",
     "display_url",
     "hypercorn_config",
+    "listening_socket",
     "serve",
     "serve_async",
 ]

@@ -23,7 +23,9 @@ from .state import SimGateway
 
 def _listen(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named so asyncio turns Nagle off on accepted sockets (see the API's server.py).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(512)
@@ -74,8 +76,9 @@ class SimServer:
                 stop_wait = asyncio.create_task(self._stop.wait())
                 down_wait = asyncio.create_task(down.wait())
 
-                async def trigger(a: asyncio.Task[Any] = stop_wait,
-                                  b: asyncio.Task[Any] = down_wait) -> None:
+                async def trigger(
+                    a: asyncio.Task[Any] = stop_wait, b: asyncio.Task[Any] = down_wait
+                ) -> None:
                     await asyncio.wait({a, b}, return_when=asyncio.FIRST_COMPLETED)
 
                 await hypercorn_serve(self.app, _config(sock), shutdown_trigger=trigger)
