@@ -58,6 +58,22 @@ async def test_execution_round_trip_on_postgres(pg_running: Running) -> None:
     assert [s["status"] for s in detail["step_results"]] == ["completed", "completed"]
     listing = await (await pg_running.client.get("/api/executions?limit=5")).get_json()
     assert listing[0]["execution_id"] == execution_id
+    # Step rows are written with fixed per-dialect statements: JSON and timestamps survive them.
+    second = detail["step_results"][1]
+    assert second["output"] == {"name": "done", "value": True}
+    assert second["started_at"] <= second["completed_at"]
+    assert listing[0]["current_step_index"] == 1
+
+
+async def test_failed_step_error_round_trip_on_postgres(pg_running: Running) -> None:
+    response = await pg_running.client.post(
+        "/api/executions", json={"playbook_path": "gateway/fail.yaml"}
+    )
+    execution_id = (await response.get_json())["execution_id"]
+    detail = await wait_status(pg_running.client, execution_id, {"failed"})
+    [step] = detail["step_results"]
+    assert step["status"] == "failed" and "it broke" in step["error"]["message"]
+    assert detail["error"] is not None and detail["completed_at"] is not None
 
 
 async def test_credentials_and_idempotency_on_postgres(pg_running: Running) -> None:

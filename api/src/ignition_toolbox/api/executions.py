@@ -37,7 +37,7 @@ from ignition_toolbox.core import (
 )
 from ignition_toolbox.core.events import Event
 
-from . import credentials
+from . import credentials, event_writes
 from .broadcast import Hub
 from .keys import iso
 from .models import ArtifactRecord, CredentialRecord, ExecutionRecord, StepResultRecord
@@ -206,12 +206,11 @@ class ExecutionManager:
         self._live: dict[str, Execution] = {}
         self._dequeued: set[str] = set()
         self._last_step: dict[str, dict[str, Any]] = {}
-        # Which step rows exist and which step index is stored, per live execution: each step
-        # event then costs one statement (two when the current step moves), not up to three.
-        self._stored_steps: dict[str, set[int]] = {}
+        # The step index stored per live execution: a step event then costs one statement (two
+        # when the current step moves).
         self._stored_index: dict[str, int] = {}
         self._workers: list[asyncio.Task[None]] = []
-        self._submit_lock = asyncio.Lock()
+        self._reserved = 0  # queue slots held by starts still writing their row
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -276,7 +275,11 @@ class ExecutionManager:
             if existing is not None:
                 return self._same_request(existing, fingerprint), False
 
-        playbook = await asyncio.to_thread(self.library.load, request.playbook_path, self.plugins)
+        # A fresh parse goes to a thread; the usual case, a file parsed before, does not, since
+        # under load the hop to a thread and back costs more than the read and hash.
+        playbook = self.library.cached(request.playbook_path, self.plugins) or (
+            await asyncio.to_thread(self.library.load, request.playbook_path, self.plugins)
+        )
         gateway_url = request.gateway_url
         if request.credential_name:
             stored = await CredentialRecord.get_or_none(name=request.credential_name)
@@ -317,11 +320,14 @@ class ExecutionManager:
             else execution.parameters.get(p.name)
             for p in playbook.parameters
         }
-        async with self._submit_lock:
-            if self._queue.full():
-                raise RateLimitedError(
-                    "Too many executions are waiting; try again later", retry_after=5
-                )
+        # A queue slot is reserved before the row is written and taken after, with no lock held
+        # across the write: concurrent starts share the database instead of queueing one by one.
+        if self._queue.qsize() + self._reserved >= self._queue.maxsize > 0:
+            raise RateLimitedError(
+                "Too many executions are waiting; try again later", retry_after=5
+            )
+        self._reserved += 1
+        try:
             from tortoise.exceptions import IntegrityError
 
             try:
@@ -346,8 +352,10 @@ class ExecutionManager:
                 if existing is None:
                     raise
                 return self._same_request(existing, fingerprint), False
-            self._live[execution_id] = execution
-            self._queue.put_nowait(execution)
+        finally:
+            self._reserved -= 1
+        self._live[execution_id] = execution
+        self._queue.put_nowait(execution)
         self.hub.publish(execution_id, self._update(record.id, "pending", 0))
         return record, True
 
@@ -464,7 +472,6 @@ class ExecutionManager:
                 self._live.pop(execution_id, None)
                 self._dequeued.discard(execution_id)
                 self._last_step.pop(execution_id, None)
-                self._stored_steps.pop(execution_id, None)
                 self._stored_index.pop(execution_id, None)
                 self._queue.task_done()
 
@@ -507,7 +514,7 @@ class ExecutionManager:
                 values["error"] = event.error
             elif event.error is not None:
                 values["error"] = event.error
-            await ExecutionRecord.filter(id=event.execution_id).update(**values)
+            await event_writes.update_execution(event.execution_id, values)
             self._stored_index[event.execution_id] = event.current_step_index
             self.hub.publish(
                 event.execution_id,
@@ -523,31 +530,22 @@ class ExecutionManager:
                 ),
             )
         elif isinstance(event, StepResultEvent):
-            values = {
-                "step_id": event.step_id,
-                "step_name": event.step_name,
-                "step_type": event.step_type,
-                "status": event.status,
-                "started_at": event.started_at,
-                "completed_at": event.completed_at,
-                "output": event.output,
-                "error": event.error,
-                "attempts": event.attempts,
-            }
-            stored = self._stored_steps.setdefault(event.execution_id, set())
-            updated = 0
-            if event.step_index in stored:
-                updated = await StepResultRecord.filter(
-                    execution_id=event.execution_id, step_index=event.step_index
-                ).update(**values)
-            if not updated:
-                await StepResultRecord.create(
-                    execution_id=event.execution_id, step_index=event.step_index, **values
-                )
-                stored.add(event.step_index)
+            await event_writes.write_step(
+                event.execution_id,
+                event.step_index,
+                step_id=event.step_id,
+                step_name=event.step_name,
+                step_type=event.step_type,
+                status=event.status,
+                started_at=event.started_at,
+                completed_at=event.completed_at,
+                output=event.output,
+                error=event.error,
+                attempts=event.attempts,
+            )
             if self._stored_index.get(event.execution_id) != event.step_index:
-                await ExecutionRecord.filter(id=event.execution_id).update(
-                    current_step_index=event.step_index
+                await event_writes.update_execution(
+                    event.execution_id, {"current_step_index": event.step_index}
                 )
                 self._stored_index[event.execution_id] = event.step_index
             self._last_step[event.execution_id] = {

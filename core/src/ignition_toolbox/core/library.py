@@ -197,6 +197,16 @@ class PlaybookLibrary:
     def load(self, path: str, plugins: PluginManager) -> Playbook:
         return self._parse(self.read_bytes(path), plugins, str(validate_relative_path(path)))
 
+    def cached(self, path: str, plugins: PluginManager) -> Playbook | None:
+        """The playbook when the file's current bytes were parsed before, else None: one small
+        read and a hash, cheap enough for an event loop (a parse is not; see ``load``)."""
+        raw = self.read_bytes(path)
+        key = (str(validate_relative_path(path)), hashlib.sha256(raw).hexdigest(), id(plugins))
+        cached = self._parsed.get(key)
+        if cached is not None:
+            self._parsed.move_to_end(key)
+        return cached
+
     def _parse(self, raw: bytes, plugins: PluginManager, source: str) -> Playbook:
         from .playbook import parse_playbook
 
