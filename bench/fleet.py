@@ -35,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from ignition_toolbox.api.server import event_loop_factory
 from ignition_toolbox.core import (
     Credential,
     Execution,
@@ -532,8 +533,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = parse_args()
     if arguments.serve_sims:
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve_sims(arguments.serve_sims, arguments.restart_seconds))
+        # The simulators stand in for remote gateways, whose CPU is not the server's: the
+        # server's own loop choice (uvloop where installed) keeps their share of this box low.
+        with (
+            contextlib.suppress(KeyboardInterrupt),
+            asyncio.Runner(loop_factory=event_loop_factory()) as runner,
+        ):
+            runner.run(serve_sims(arguments.serve_sims, arguments.restart_seconds))
         raise SystemExit(0)
     figures = asyncio.run(main(arguments))
     for key, value in figures.items():

@@ -407,3 +407,13 @@ async def test_accepted_connections_send_without_nagle() -> None:
         await reader.read()
         writer.close()
     assert seen and seen[0] != 0
+
+
+def test_event_loop_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvloop
+
+    from ignition_toolbox.api.server import event_loop_factory
+
+    assert event_loop_factory() is uvloop.new_event_loop
+    monkeypatch.setenv("ITK_EVENT_LOOP", "asyncio")
+    assert event_loop_factory() is None

@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 
 from hypercorn.asyncio.run import worker_serve
 from hypercorn.config import Config, Sockets
@@ -160,12 +161,28 @@ def serve(settings: Settings, plugins: PluginManager | None = None) -> int:
         )
         return 2
     logs.install()
-    return asyncio.run(serve_async(settings, plugins))
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        return runner.run(serve_async(settings, plugins))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (not on Windows): the server runs every execution, its
+    gateway calls and its database writes on one loop, and uvloop's costs per callback and per
+    socket operation are lower — measured 10 % less CPU per gateway upgrade (bench/fleet.py).
+    ``ITK_EVENT_LOOP=asyncio`` keeps the standard loop."""
+    if os.environ.get("ITK_EVENT_LOOP", "").lower() == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 __all__ = [
     "decline_websocket_compression",
     "display_url",
+    "event_loop_factory",
     "hypercorn_config",
     "listening_socket",
     "serve",
