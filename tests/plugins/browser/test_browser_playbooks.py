@@ -81,7 +81,9 @@ async def test_page_content_check(run_playbook, library, plugins, site):
     assert shot.name == "page.png"
 
     wrong = {**parameters, "forbidden_text": "This is page"}
-    run = await _run(run_playbook, library, plugins, "browser/page_content_check.yaml", parameters=wrong)
+    run = await _run(
+        run_playbook, library, plugins, "browser/page_content_check.yaml", parameters=wrong
+    )
     assert run.status == "failed"
     assert run.execution.error["step_id"] == "no_error"
 

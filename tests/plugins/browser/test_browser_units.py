@@ -25,6 +25,15 @@ def test_options_take_flat_keys_and_a_browser_mapping_that_wins():
     assert BrowserOptions.from_options({"gateway_timeout": 5}) == BrowserOptions()
 
 
+def test_traces_record_dom_snapshots_by_default_only_when_kept_always():
+    assert BrowserOptions.from_options({}).trace_snapshots is False
+    assert BrowserOptions.from_options({"keep_trace": "always"}).trace_snapshots is True
+    assert not BrowserOptions.from_options(
+        {"keep_trace": "always", "trace_snapshots": False}
+    ).trace_snapshots
+    assert BrowserOptions.from_options({"browser": {"trace_snapshots": True}}).trace_snapshots
+
+
 @pytest.mark.parametrize(
     "bad", [{"browser": {"executable": "/bin/sh"}}, {"default_timeout": -1}, {"browser": []}]
 )

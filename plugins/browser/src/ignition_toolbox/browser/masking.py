@@ -30,6 +30,13 @@ if TYPE_CHECKING:
 
 DEFAULT_MASK_SELECTORS: tuple[str, ...] = ('input[type="password" i]', "[data-secret]")
 
+# The same secret fields as ``DEFAULT_MASK_SELECTORS``, as an XPath step from an element: it yields
+# the element and, when the element is a secret field, its parent as well.
+SECRET_FIELD_PROBE = (
+    "xpath=self::* | self::*[@data-secret or (local-name()='input' and "
+    "translate(@type, 'PASWORD', 'pasword')='password')]/.."
+)
+
 OVERLAY_TAG = "itk-mask"
 
 _OVERLAY_JS = """
@@ -136,4 +143,4 @@ class Masker:
         return [page.locator(selector) for selector in self.selectors]
 
 
-__all__ = ["DEFAULT_MASK_SELECTORS", "OVERLAY_TAG", "Masker"]
+__all__ = ["DEFAULT_MASK_SELECTORS", "OVERLAY_TAG", "SECRET_FIELD_PROBE", "Masker"]

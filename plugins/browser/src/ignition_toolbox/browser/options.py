@@ -36,7 +36,17 @@ OPTIONS_SCHEMA: dict[str, Any] = {
         "locale": {"type": "string", "pattern": r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$"},
         "timezone": {"type": "string", "minLength": 1, "maxLength": 64},
         "ignore_https_errors": {"type": "boolean", "default": False},
-        "keep_trace": {"enum": ["on_failure", "always", "never"], "default": "on_failure"},
+        "keep_trace": {
+            "enum": ["on_failure", "always", "never"],
+            "default": "on_failure",
+            "description": "When to keep the Playwright trace (trace.zip) as an artifact",
+        },
+        "trace_snapshots": {
+            "type": "boolean",
+            "description": "Record a DOM snapshot before and after every action in the trace "
+            "(costs a few milliseconds per action). Default: true when keep_trace is always, "
+            "else false; a failed step always keeps the page's HTML.",
+        },
         "screenshot_on_failure": {"type": "boolean", "default": True},
         "mask_selectors": {
             "type": "array",
@@ -85,6 +95,7 @@ class BrowserOptions:
     timezone: str | None = None
     ignore_https_errors: bool = False
     keep_trace: str = "on_failure"
+    trace_snapshots: bool = False
     screenshot_on_failure: bool = True
     mask_selectors: tuple[str, ...] = ()
     mask_color: str = DEFAULT_MASK_COLOR
@@ -121,13 +132,15 @@ class BrowserOptions:
         else:
             live_view = LiveViewOptions(**{"enabled": True, **live})
         viewport = merged.get("viewport")
+        keep_trace = merged.get("keep_trace", "on_failure")
         return cls(
             headless=merged.get("headless", True),
             viewport=(viewport["width"], viewport["height"]) if viewport else (1280, 720),
             locale=merged.get("locale"),
             timezone=merged.get("timezone"),
             ignore_https_errors=merged.get("ignore_https_errors", False),
-            keep_trace=merged.get("keep_trace", "on_failure"),
+            keep_trace=keep_trace,
+            trace_snapshots=merged.get("trace_snapshots", keep_trace == "always"),
             screenshot_on_failure=merged.get("screenshot_on_failure", True),
             mask_selectors=tuple(merged.get("mask_selectors", ())),
             mask_color=merged.get("mask_color", DEFAULT_MASK_COLOR),

@@ -25,6 +25,7 @@ from . import launcher
 from .liveview import LiveView
 from .masking import Masker
 from .options import BrowserOptions
+from .page_html import page_html
 from .tracing import Tracer
 
 if TYPE_CHECKING:
@@ -127,8 +128,16 @@ class BrowserSession:
         )
         return event
 
+    async def keep_page_html(self, ctx: StepContext, name: str) -> ArtifactEvent:
+        """Keep the current page's HTML, secrets removed (see ``page_html``), as an artifact."""
+        html = await page_html(self.page, self.masker, self.execution.secrets.values())
+        event: ArtifactEvent = await ctx.add_artifact(
+            name, html.encode("utf-8"), kind="html", content_type="text/html; charset=utf-8"
+        )
+        return event
+
     async def keep_failure_evidence(self, ctx: StepContext) -> None:
-        """Screenshot and trace at the moment a step failed; never fails the caller."""
+        """Screenshot, page HTML and trace at the moment a step failed; never fails the caller."""
         if self._context is None or self._closed:
             return
         try:
@@ -137,6 +146,8 @@ class BrowserSession:
                     with contextlib.suppress(Exception):
                         await self.screenshot(ctx, f"failure-{ctx.step_id}.png")
                 if self.options.keep_trace != "never":
+                    with contextlib.suppress(Exception):
+                        await self.keep_page_html(ctx, f"failure-{ctx.step_id}.html")
                     await self.save_trace(ctx)
         except Exception:
             log.exception("could not keep the evidence of a failed browser step")
@@ -187,7 +198,9 @@ class BrowserSession:
         await self.masker.install(self._context)
         self._context.on("page", self._on_page)
         if self.options.keep_trace != "never":
-            self._tracer = Tracer(self._context, self.execution)
+            self._tracer = Tracer(
+                self._context, self.execution, snapshots=self.options.trace_snapshots
+            )
             await self._tracer.start()
         self._page = await self._context.new_page()
         await self.masker.validate(self._page)

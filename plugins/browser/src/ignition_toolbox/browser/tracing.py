@@ -4,6 +4,11 @@ Tracing runs from the moment the browser context opens, in chunks: a failed step
 so far and starts a new one, so each failure's trace shows what led to it. A playbook asking for
 ``keep_trace: always`` also gets the last chunk when the browser closes.
 
+Tracing is always on (a failure cannot be foreseen), so by default it records only what is cheap:
+actions with their arguments, timing, call logs, console and network. DOM snapshots cost a few
+milliseconds on every action and are recorded only with ``trace_snapshots`` (the default when
+traces are kept always); a failed step keeps the page's HTML instead (``page_html``).
+
 A trace records action arguments, DOM snapshots and network bodies, so a password typed into a
 form would be in it in clear text. Before a trace becomes an artifact, every text entry in the zip
 is scrubbed of the execution's known secrets (resolved credentials, secret parameters and values
@@ -32,7 +37,8 @@ def _secret_values(execution: ExecutionContext) -> list[str]:
     return execution.secrets.values()
 
 
-def _scrub_text(text: str, secrets: list[str]) -> str:
+def scrub_text(text: str, secrets: list[str]) -> str:
+    """Replace every secret, raw, JSON-escaped or URL-encoded, with ``***``."""
     for secret in secrets:
         for form in {
             secret,
@@ -53,20 +59,25 @@ def scrub_trace(source: Path, target: Path, secrets: list[str]) -> None:
             data = src.read(info)
             if secrets:
                 with contextlib.suppress(UnicodeDecodeError):
-                    data = _scrub_text(data.decode("utf-8"), secrets).encode("utf-8")
+                    data = scrub_text(data.decode("utf-8"), secrets).encode("utf-8")
             dst.writestr(info, data)
 
 
 class Tracer:
     """One browser context's trace, saved in chunks."""
 
-    def __init__(self, context: BrowserContext, execution: ExecutionContext) -> None:
+    def __init__(
+        self, context: BrowserContext, execution: ExecutionContext, *, snapshots: bool
+    ) -> None:
         self._context = context
         self._execution = execution
+        self._snapshots = snapshots
         self._active = False
 
     async def start(self) -> None:
-        await self._context.tracing.start(snapshots=True, screenshots=False, sources=False)
+        await self._context.tracing.start(
+            snapshots=self._snapshots, screenshots=False, sources=False
+        )
         await self._context.tracing.start_chunk()
         self._active = True
 
@@ -97,4 +108,4 @@ class Tracer:
             await self._context.tracing.stop()
 
 
-__all__ = ["Tracer", "scrub_trace"]
+__all__ = ["Tracer", "scrub_text", "scrub_trace"]

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from playwright.async_api import Error as PlaywrightError
+
 from ignition_toolbox.core import StepContext, StepFailedError, StepType
 
+from ..masking import SECRET_FIELD_PROBE
 from ..session import BrowserSession
 from .schema import SELECTOR, SELECTOR_OUTPUT, TIMEOUT, output, params, step_type
 
 if TYPE_CHECKING:
     from playwright.async_api import Locator
-
-_IS_SECRET_FIELD = (
-    "e => (e.type || '').toLowerCase() === 'password' || e.hasAttribute('data-secret')"
-)
 
 SECRET = {
     "type": "boolean",
@@ -34,42 +32,27 @@ async def _secret_guarded(
 ) -> None:
     """Run ``act`` on the element, redacting ``value`` if the element is a secret field.
 
-    The secret-field check and the action go to the page together (one round trip instead of
-    two); the step does not return, and no failure evidence (trace, screenshot) is kept, before
-    the check has answered and the value has been marked. A check that cannot answer (no such
-    element, the page went away) marks the value as a secret: the trace already holds the
-    action's arguments, and redacting too much is the safe side.
+    Finding out costs no extra round trip to the page: ``act`` first runs on a probe that matches
+    the element and, when the element is a secret field, its parent too (``SECRET_FIELD_PROBE``). Strict mode refuses two
+    matches before anything is typed, so on a secret field the probe fails at once; the value is
+    then marked secret and ``act`` runs again on the element alone (a trace shows that refused
+    first attempt). A probe that fails for any other reason (no such element, the page went away,
+    a cancel) also marks the value: the trace already holds the action's arguments, and redacting
+    too much is the safe side.
     """
     locator = session.page.locator(p["selector"])
     if p.get("secret"):
         ctx.mark_secret(value)
         await act(locator)
         return
-    check = asyncio.ensure_future(locator.evaluate(_IS_SECRET_FIELD, timeout=session.timeout_ms(p)))
     try:
-        await act(locator)
-    except asyncio.CancelledError:
-        # Stopping must stay prompt: no waiting for the check, redact to be safe.
-        _settle(ctx, check, value)
-        raise
-    except BaseException:
-        await asyncio.wait({check}, timeout=_CHECK_GRACE)
-        _settle(ctx, check, value)
-        raise
-    await asyncio.wait({check}, timeout=_CHECK_GRACE)
-    _settle(ctx, check, value)
-
-
-_CHECK_GRACE = 2.0
-
-
-def _settle(ctx: StepContext, check: asyncio.Future[Any], value: str) -> None:
-    """Mark ``value`` secret unless the check answered that the field is not a secret one."""
-    if not check.done():
-        check.cancel()
+        await act(locator.locator(SECRET_FIELD_PROBE))
+        return
+    except BaseException as exc:
         ctx.mark_secret(value)
-    elif check.cancelled() or check.exception() is not None or check.result():
-        ctx.mark_secret(value)
+        if not (isinstance(exc, PlaywrightError) and "strict mode violation" in str(exc)):
+            raise
+    await act(locator)
 
 
 async def _click(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -> dict[str, Any]:
