@@ -211,6 +211,7 @@ class ExecutionManager:
         self._stored_index: dict[str, int] = {}
         self._workers: list[asyncio.Task[None]] = []
         self._reserved = 0  # queue slots held by starts still writing their row
+        self._commits = event_writes.GroupCommit()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -514,7 +515,7 @@ class ExecutionManager:
                 values["error"] = event.error
             elif event.error is not None:
                 values["error"] = event.error
-            await event_writes.update_execution(event.execution_id, values)
+            await event_writes.update_execution(event.execution_id, values, self._commits)
             self._stored_index[event.execution_id] = event.current_step_index
             self.hub.publish(
                 event.execution_id,
@@ -542,10 +543,11 @@ class ExecutionManager:
                 output=event.output,
                 error=event.error,
                 attempts=event.attempts,
+                commits=self._commits,
             )
             if self._stored_index.get(event.execution_id) != event.step_index:
                 await event_writes.update_execution(
-                    event.execution_id, {"current_step_index": event.step_index}
+                    event.execution_id, {"current_step_index": event.step_index}, self._commits
                 )
                 self._stored_index[event.execution_id] = event.step_index
             self._last_step[event.execution_id] = {
