@@ -4,13 +4,22 @@ Prints the figures and writes them as JSON (``--out``, default ``bench/results/b
 
 * launch: seconds from the first browser step asking for the resource to a ready page (Playwright
   driver + Chromium + context + tracing + live view), against a bare ``launch()`` + ``new_page()``;
-* per-step overhead: the median time of a step type run by the executor (templating, schema
-  validation, events, the failure wrapper, tracing and the live view all on, as in production)
-  divided by the same action in bare Playwright on the same page;
-* with tracing and live view on, also the same action in bare Playwright on the plugin's own page,
-  traced and streamed alike (``bare_in_session_ms``, ``ratio_same_config``): the plugin's own share
-  of the overhead, the rest being Playwright's tracing and Chromium's screencast capture;
-* the same without tracing and live view, to show where the overhead goes;
+* per-step overhead, like against like: each step type run by the executor (templating, schema
+  validation, events, the failure wrapper) against the same action in bare Playwright on a browser
+  set up the same way (same Chromium and switches, same tracing, same CDP screencast), in three
+  configurations:
+
+  - ``default``: the production default, a trace always recording (without DOM snapshots, kept on
+    failure) and the live view on; bare Playwright traces and screencasts alike;
+  - ``trace_snapshots``: ``keep_trace: always`` (a trace with DOM snapshots); bare alike;
+  - ``plain``: no trace, no live view; bare Playwright with nothing.
+
+  A step's time runs from its start to the next step's start, so the executor's bookkeeping between
+  steps counts. Plugin and bare runs alternate over ``--rounds`` rounds, one browser at a time
+  (running both at once would let one's repaints and trace writes land on the other's timings);
+  each action's figures are the p50 and p90 over every round, ``ratio_p50`` is the plugin's p50
+  over bare's and ``ratio_p50_rounds`` the range of that ratio between rounds (the machine's
+  load drifts from round to round);
 * live view: frames per second delivered to the event sink on an animated page (cap 5 fps) and the
   capture-to-sink latency p50/p99 (CDP capture timestamp to the sink receiving the event; the
   WebSocket hop of the server comes on top).
@@ -21,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.server
+import itertools
 import json
 import os
 import platform
@@ -28,22 +38,18 @@ import statistics
 import sys
 import threading
 import time
-import types
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from playwright.async_api import async_playwright
 
-from ignition_toolbox.browser import find_browser
+from ignition_toolbox.browser import LiveViewOptions, find_browser
 from ignition_toolbox.browser import plugin as browser_plugin
-from ignition_toolbox.core import (
-    Execution,
-    PluginManager,
-    StepType,
-    closed_object,
-    hookimpl,
-    object_output,
-)
+from ignition_toolbox.browser.launcher import LAUNCH_ARGS
+from ignition_toolbox.core import Execution, PluginManager
 
 PAGE = """<!doctype html><html><head><title>Bench</title></head><body>
 <input id="name"><button id="btn" onclick="n.textContent=++c">go</button><span id="n">0</span>
@@ -66,34 +72,25 @@ ACTIONS: dict[str, tuple[dict[str, Any], Any]] = {
 }
 
 
-_IN_SESSION: dict[str, float] = {}
+WARMUP = 3  # leading samples of each action left out, on both sides
 
 
-async def _bare_in_session(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """The bare actions on the plugin's own page: same browser, context, tracing and live view."""
-    session = await ctx.resource("browser")
-    for name, (_params, bare) in ACTIONS.items():
-        started = time.perf_counter()
-        for _ in range(params["n"]):
-            await bare(session.page)
-        _IN_SESSION[name] = (time.perf_counter() - started) / params["n"]
-    return {}
+@dataclass(frozen=True)
+class Config:
+    """A plugin configuration and the bare Playwright set-up that matches it."""
+
+    options: str
+    trace_snapshots: bool | None  # None: no tracing
+    screencast: bool
 
 
-bench_plugin = types.ModuleType("itk_bench_browser")
-bench_plugin.itk_step_types = hookimpl(  # type: ignore[attr-defined]
-    lambda: [
-        StepType(
-            name="bench.bare_in_session",
-            summary="Bare Playwright actions on the browser resource's page (benchmark only)",
-            description="",
-            handler=_bare_in_session,
-            parameters=closed_object(["n"], n={"type": "integer", "minimum": 1}),
-            output=object_output(),
-            resources=("browser",),
-        )
-    ]
-)
+CONFIGS = {
+    "default": Config("{}", trace_snapshots=False, screencast=True),
+    "trace_snapshots": Config("{keep_trace: always}", trace_snapshots=True, screencast=True),
+    "plain": Config(
+        "{keep_trace: never, live_view: false}", trace_snapshots=None, screencast=False
+    ),
+}
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -149,58 +146,118 @@ async def bench_launch(plugins: PluginManager, base: str, rounds: int) -> dict[s
     }
 
 
-async def bench_steps(
-    plugins: PluginManager, base: str, n: int, options: str = "{}", same_config: bool = False
-) -> dict[str, Any]:
-    results: dict[str, Any] = {}
+@asynccontextmanager
+async def _bare_page(base: str, config: Config) -> AsyncIterator[Any]:
+    """A bare Playwright page, traced and screencast as ``config`` says."""
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=find_browser().path, args=list(LAUNCH_ARGS)
+        )
+        context = await browser.new_context(viewport={"width": 1280, "height": 720})
+        if config.trace_snapshots is not None:
+            await context.tracing.start(
+                snapshots=config.trace_snapshots, screenshots=False, sources=False
+            )
+            await context.tracing.start_chunk()
+        page = await context.new_page()
+        if config.screencast:
+            await _screencast(context, page)
+        await page.goto(f"{base}/")
+        yield page
+        await browser.close()
+
+
+async def _plugin_samples(
+    plugins: PluginManager, base: str, n: int, options: str
+) -> dict[str, list[float]]:
+    """Seconds per step, from each step's start to the next one's, as the executor ran them."""
     steps = [f"  - {{id: open, type: browser.navigate, parameters: {{url: '{base}/'}}}}"]
     for name, (params, _bare) in ACTIONS.items():
-        sid = name.split(".")[1]
-        steps.append(
-            f"  - {{id: {sid}, type: {name}, loop: {list(range(n))}, parameters: {json.dumps(params)}}}"
-        )
-    _IN_SESSION.clear()
-    if same_config:
-        steps.append(f"  - {{id: bare, type: bench.bare_in_session, parameters: {{n: {n}}}}}")
+        steps += [
+            f"  - {{id: {name.split('.')[1]}_{i}, type: {name}, parameters: {json.dumps(params)}}}"
+            for i in range(n)
+        ]
+    steps.append("  - {id: end, type: browser.evaluate, parameters: {expression: '0'}}")
     text = f"name: steps\nmetadata: {{options: {options}}}\nsteps:\n" + "\n".join(steps)
-    execution = await _run(plugins, text)
-    per_step: dict[str, float] = {}
-    for result in execution.step_results[1:]:
-        if result.step_type not in ACTIONS:
-            continue
-        assert result.started_at and result.completed_at
-        per_step[result.step_type] = (result.completed_at - result.started_at).total_seconds() / n
+    results = (await _run(plugins, text)).step_results
+    samples: dict[str, list[float]] = {name: [] for name in ACTIONS}
+    for result, following in itertools.pairwise(results[1:]):
+        assert result.started_at and following.started_at
+        samples[result.step_type].append((following.started_at - result.started_at).total_seconds())
+    return samples
 
-    bare_each = await _bare_steps(base, n)
-    same_each = dict(_IN_SESSION)
+
+async def _bare_samples(base: str, n: int, config: Config) -> dict[str, list[float]]:
+    """Seconds per action in bare Playwright, on a browser set up as ``config`` says."""
+    samples: dict[str, list[float]] = {name: [] for name in ACTIONS}
+    async with _bare_page(base, config) as page:
+        for name, (_params, bare) in ACTIONS.items():
+            for _ in range(n):
+                started = time.perf_counter()
+                await bare(page)
+                samples[name].append(time.perf_counter() - started)
+    return samples
+
+
+async def _screencast(context: Any, page: Any) -> None:
+    """The live view's CDP screencast, every frame acknowledged, nothing else done with it."""
+    options = LiveViewOptions()
+    cdp = await context.new_cdp_session(page)
+    acks: set[asyncio.Future[Any]] = set()
+
+    def on_frame(params: dict[str, Any]) -> None:
+        ack = asyncio.ensure_future(
+            cdp.send("Page.screencastFrameAck", {"sessionId": params["sessionId"]})
+        )
+        acks.add(ack)
+        ack.add_done_callback(acks.discard)
+
+    cdp.on("Page.screencastFrame", on_frame)
+    await cdp.send(
+        "Page.startScreencast",
+        {
+            "format": "jpeg",
+            "quality": options.quality,
+            "maxWidth": options.max_width,
+            "maxHeight": options.max_width * 2,
+            "everyNthFrame": 1,
+        },
+    )
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+async def bench_steps(
+    plugins: PluginManager, base: str, n: int, rounds: int, config: Config
+) -> dict[str, Any]:
+    plugin: dict[str, list[float]] = {name: [] for name in ACTIONS}
+    bare: dict[str, list[float]] = {name: [] for name in ACTIONS}
+    round_ratios: dict[str, list[float]] = {name: [] for name in ACTIONS}
+    for _ in range(rounds):
+        mine = await _plugin_samples(plugins, base, n, config.options)
+        theirs = await _bare_samples(base, n, config)
+        for name in ACTIONS:
+            plugin[name] += mine[name][WARMUP:]
+            bare[name] += theirs[name][WARMUP:]
+            round_ratios[name].append(
+                statistics.median(mine[name][WARMUP:]) / statistics.median(theirs[name][WARMUP:])
+            )
+    results: dict[str, Any] = {"options": config.options}
     for name in ACTIONS:
         results[name] = {
-            "plugin_ms": round(per_step[name] * 1000, 2),
-            "bare_playwright_ms": round(bare_each[name] * 1000, 2),
-            "ratio": round(per_step[name] / bare_each[name], 2),
+            "plugin_ms_p50": _ms(_pct(plugin[name], 0.5)),
+            "plugin_ms_p90": _ms(_pct(plugin[name], 0.9)),
+            "bare_ms_p50": _ms(_pct(bare[name], 0.5)),
+            "bare_ms_p90": _ms(_pct(bare[name], 0.9)),
+            "ratio_p50": round(_pct(plugin[name], 0.5) / _pct(bare[name], 0.5), 2),
+            "ratio_p50_rounds": [
+                round(min(round_ratios[name]), 2),
+                round(max(round_ratios[name]), 2),
+            ],
         }
-        if name in same_each:
-            # Bare Playwright on the plugin's own page (same browser, tracing and live view): what
-            # is left is the plugin's own overhead; the rest is Playwright's tracing and capture.
-            results[name]["bare_in_session_ms"] = round(same_each[name] * 1000, 2)
-            results[name]["ratio_same_config"] = round(per_step[name] / same_each[name], 2)
     return results
-
-
-async def _bare_steps(base: str, n: int) -> dict[str, float]:
-    """Seconds per action in bare Playwright, on a page of its own."""
-    each: dict[str, float] = {}
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=find_browser().path)
-        page = await browser.new_page()
-        await page.goto(f"{base}/")
-        for name, (_params, bare) in ACTIONS.items():
-            started = time.perf_counter()
-            for _ in range(n):
-                await bare(page)
-            each[name] = (time.perf_counter() - started) / n
-        await browser.close()
-    return each
 
 
 async def bench_live_view(plugins: PluginManager, base: str, seconds: float) -> dict[str, Any]:
@@ -239,7 +296,8 @@ steps:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/results/browser.json")
-    parser.add_argument("--iterations", type=int, default=50)
+    parser.add_argument("--iterations", type=int, default=20, help="of each action per round")
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--launches", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
@@ -247,9 +305,7 @@ async def main() -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    plugins = PluginManager(
-        entry_points=False, extra=[("browser", browser_plugin), ("bench", bench_plugin)]
-    )
+    plugins = PluginManager(entry_points=False, extra=[("browser", browser_plugin)])
 
     figures: dict[str, Any] = {
         "machine": {
@@ -259,10 +315,10 @@ async def main() -> None:
             "browser": find_browser().describe(),
         },
         "launch": await bench_launch(plugins, base, args.launches),
-        "steps": await bench_steps(plugins, base, args.iterations, same_config=True),
-        "steps_without_trace_and_live_view": await bench_steps(
-            plugins, base, args.iterations, "{keep_trace: never, live_view: false}"
-        ),
+        "steps": {
+            name: await bench_steps(plugins, base, args.iterations, args.rounds, config)
+            for name, config in CONFIGS.items()
+        },
         "live_view": await bench_live_view(plugins, base, args.seconds),
     }
     server.shutdown()
