@@ -210,7 +210,7 @@ def main() -> int:
         asyncio.run(seed(data, args.executions))
         process, url, _ = start_server(data, root / "playbooks")
         try:
-            asyncio.run(list_latency(url, 4, 10))  # warm-up
+            asyncio.run(list_latency(url, args.clients, 20))  # warm-up: caches, allocator, GC
             results["list_executions_limit50"] = {
                 "stored_executions": args.executions,
                 "clients": args.clients,

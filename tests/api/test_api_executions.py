@@ -287,3 +287,17 @@ async def test_crash_sweep_marks_active_runs_interrupted(make_settings: Any) -> 
         cancel = await client.post("/api/executions/left-running/cancel")
         assert cancel.status_code == 400
         assert (await cancel.get_json())["detail"]["error"] == "validation_error"
+
+
+@pytest.mark.parametrize("microsecond", [0, 1, 777577])
+def test_list_timestamps_match_the_api_form(microsecond: int) -> None:
+    """The list turns SQLite's stored text into API text without parsing it; it must be exactly
+    what formatting the datetime gives."""
+    from datetime import UTC, datetime
+
+    from ignition_toolbox.api.execution_list import _timestamp
+    from ignition_toolbox.api.keys import iso
+
+    moment = datetime(2026, 11, 26, 2, 50, 49, microsecond, tzinfo=UTC)
+    assert _timestamp(moment.isoformat(" ")) == iso(moment)
+    assert _timestamp(None) is None

@@ -75,8 +75,9 @@ async def test_html_error_body_becomes_message(gw: SimGateway) -> None:
 def test_gateway_message_reads_jetty_and_json() -> None:
     from ignition_toolbox.gateway.sim.html import jetty_error
 
-    html = httpx.Response(400, text=jetty_error(400, "/x", "bad &amp; worse"),
-                          headers={"content-type": "text/html"})
+    html = httpx.Response(
+        400, text=jetty_error(400, "/x", "bad &amp; worse"), headers={"content-type": "text/html"}
+    )
     assert gateway_message(html) == "bad &amp; worse"
     js = httpx.Response(400, json={"message": "nope"})
     assert gateway_message(js) == "nope"

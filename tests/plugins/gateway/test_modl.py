@@ -27,7 +27,11 @@ def test_camel_lower_and_bare_root_variants_parse_alike() -> None:
     lower = read_modl(make_modl("com.a", "A", "1.2.3", required="8.3.1", case="lower"))
     bare = read_modl(make_modl("com.a", "A", "1.2.3", required="8.3.1", root="module"))
     for meta in (camel, lower, bare):
-        assert (meta.id, meta.version, meta.required_ignition_version) == ("com.a", "1.2.3", "8.3.1")
+        assert (meta.id, meta.version, meta.required_ignition_version) == (
+            "com.a",
+            "1.2.3",
+            "8.3.1",
+        )
         assert meta.hooks == ({"scope": "G", "class": "com.example.sim.GatewayHook"},)
 
 
@@ -51,11 +55,24 @@ def test_signed_needs_both_files() -> None:
         ({"module.xml": "<modules>"}, "not well-formed"),
         ({"module.xml": "<plugin/>"}, "unexpected root"),
         ({"module.xml": '<!DOCTYPE m [<!ENTITY e "x">]><modules/>'}, "forbidden XML"),
-        ({"module.xml": '<!DOCTYPE m [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-                        "<modules><module><id>&e;</id></module></modules>"}, "forbidden XML"),
+        (
+            {
+                "module.xml": '<!DOCTYPE m [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+                "<modules><module><id>&e;</id></module></modules>"
+            },
+            "forbidden XML",
+        ),
     ],
-    ids=["wrong-case-name", "nested", "dot-slash", "missing-fields", "malformed", "wrong-root",
-         "dtd-entity", "xxe"],
+    ids=[
+        "wrong-case-name",
+        "nested",
+        "dot-slash",
+        "missing-fields",
+        "malformed",
+        "wrong-root",
+        "dtd-entity",
+        "xxe",
+    ],
 )
 def test_rejections(entries: dict[str, str], message: str) -> None:
     with pytest.raises(ModlError, match=message):

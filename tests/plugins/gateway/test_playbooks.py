@@ -35,22 +35,39 @@ def sim() -> SimGateway:
 
 
 def credential(url: str = URL, **over: Any) -> MappingCredentials:
-    values = {"name": "gw", "username": "admin", "password": "password",
-              "api_token": "itk:sim-secret", "gateway_url": url, **over}
+    values = {
+        "name": "gw",
+        "username": "admin",
+        "password": "password",
+        "api_token": "itk:sim-secret",
+        "gateway_url": url,
+        **over,
+    }
     return MappingCredentials({"gw": Credential(**values)})
 
 
 async def run(
-    pm: PluginManager, name: str, sim: SimGateway | None, tmp_path: Path,
-    parameters: dict[str, Any] | None = None, *, url: str = URL,
-    credential_name: str | None = "gw", credentials: MappingCredentials | None = None,
+    pm: PluginManager,
+    name: str,
+    sim: SimGateway | None,
+    tmp_path: Path,
+    parameters: dict[str, Any] | None = None,
+    *,
+    url: str = URL,
+    credential_name: str | None = "gw",
+    credentials: MappingCredentials | None = None,
 ) -> Execution:
     playbook = pm.load_playbook_file(PLAYBOOKS / name)
     options = {"gateway_transport": httpx.ASGITransport(app=create_app(sim))} if sim else {}
     ex = Execution(
-        playbook, plugins=pm, parameters=parameters or {}, gateway_url=url,
-        credential_name=credential_name, credentials=credentials or credential(url),
-        artifacts_dir=tmp_path / "artifacts", options=options,
+        playbook,
+        plugins=pm,
+        parameters=parameters or {},
+        gateway_url=url,
+        credential_name=credential_name,
+        credentials=credentials or credential(url),
+        artifacts_dir=tmp_path / "artifacts",
+        options=options,
     )
     await ex.run()
     return ex
@@ -71,9 +88,19 @@ def test_playbook_validates(pm: PluginManager, path: Path) -> None:
 
 def test_library_has_the_promised_playbooks() -> None:
     names = {p.stem for p in PLAYBOOKS.glob("*.yaml")}
-    assert {"health_check", "module_install", "module_upgrade", "module_uninstall", "backup",
-            "restore", "restart", "project_export", "project_import", "trial_reset",
-            "info_check"} <= names
+    assert {
+        "health_check",
+        "module_install",
+        "module_upgrade",
+        "module_uninstall",
+        "backup",
+        "restore",
+        "restart",
+        "project_export",
+        "project_import",
+        "trial_reset",
+        "info_check",
+    } <= names
 
 
 async def test_health_check(pm, sim, tmp_path) -> None:
@@ -92,8 +119,14 @@ async def test_health_check_fails_on_quarantine(pm, sim, tmp_path) -> None:
 @pytest.mark.parametrize("version", ["8.3.6", "8.1.44"])
 async def test_info_check_needs_no_credential(pm, tmp_path, version) -> None:
     sim = SimGateway(version=version)
-    ex = await run(pm, "info_check.yaml", sim, tmp_path, credential_name=None,
-                   credentials=MappingCredentials({}))
+    ex = await run(
+        pm,
+        "info_check.yaml",
+        sim,
+        tmp_path,
+        credential_name=None,
+        credentials=MappingCredentials({}),
+    )
     assert ex.status == "completed", explain(ex)
     steps = by_id(ex)
     assert steps["info"].output["version"] == version
@@ -126,9 +159,13 @@ async def test_module_upgrade(pm, sim, tmp_path) -> None:
     steps = by_id(ex)
     assert steps["install"].output["action"] == "upgrade"
     assert steps["install"].output["previous_version"] == "1.0.0"
-    assert steps["verify"].output == {"module_id": "com.example.up", "present": True,
-                                      "state": "ACTIVE", "version": "1.1.0",
-                                      "waited_seconds": steps["verify"].output["waited_seconds"]}
+    assert steps["verify"].output == {
+        "module_id": "com.example.up",
+        "present": True,
+        "state": "ACTIVE",
+        "version": "1.1.0",
+        "waited_seconds": steps["verify"].output["waited_seconds"],
+    }
     backup = Path(steps["backup"].output["path"])
     assert backup.is_file() and "gateway.xml" in zipfile.ZipFile(backup).namelist()
 
@@ -139,12 +176,16 @@ async def test_module_upgrade_refuses_too_new_module_in_words(pm, sim, tmp_path)
     ex = await run(pm, "module_upgrade.yaml", sim, tmp_path, {"module_file": str(modl)})
     assert ex.status == "failed"
     error = by_id(ex)["upload"].error
-    assert error["message"] == "Module com.example.new 2.0.0 requires Ignition 8.3.9, gateway runs 8.3.6"
+    assert (
+        error["message"]
+        == "Module com.example.new 2.0.0 requires Ignition 8.3.9, gateway runs 8.3.6"
+    )
 
 
 async def test_module_uninstall(pm, sim, tmp_path) -> None:
-    ex = await run(pm, "module_uninstall.yaml", sim, tmp_path,
-                   {"module_id": "com.inductiveautomation.webdev"})
+    ex = await run(
+        pm, "module_uninstall.yaml", sim, tmp_path, {"module_id": "com.inductiveautomation.webdev"}
+    )
     assert ex.status == "completed", explain(ex)
     assert "com.inductiveautomation.webdev" not in sim.sync().modules
 
@@ -179,18 +220,22 @@ async def test_project_export_and_import(pm, sim, tmp_path) -> None:
     assert ex.status == "completed", explain(ex)
     exported = Path(by_id(ex)["export"].output["path"])
     assert "project.json" in zipfile.ZipFile(io.BytesIO(exported.read_bytes())).namelist()
-    ex = await run(pm, "project_import.yaml", sim, tmp_path,
-                   {"project_file": str(exported), "project": "beta"})
+    ex = await run(
+        pm, "project_import.yaml", sim, tmp_path, {"project_file": str(exported), "project": "beta"}
+    )
     assert ex.status == "completed", explain(ex)
-    again = await run(pm, "project_import.yaml", sim, tmp_path,
-                      {"project_file": str(exported), "project": "beta"})
+    again = await run(
+        pm, "project_import.yaml", sim, tmp_path, {"project_file": str(exported), "project": "beta"}
+    )
     assert again.status == "failed"
     assert "overwrite: true" in by_id(again)["import"].error["message"]
 
 
 async def test_project_export_missing_project(pm, sim, tmp_path) -> None:
     ex = await run(pm, "project_export.yaml", sim, tmp_path, {"project": "ghost"})
-    assert ex.status == "failed" and "No project named ghost" in by_id(ex)["exists"].error["message"]
+    assert (
+        ex.status == "failed" and "No project named ghost" in by_id(ex)["exists"].error["message"]
+    )
 
 
 async def test_trial_reset(pm, sim, tmp_path) -> None:
@@ -212,8 +257,9 @@ async def test_module_upgrade_over_a_real_port(pm, tmp_path) -> None:
     modl = tmp_path / "up.modl"
     make_modl("com.example.up", "Up", "1.2.0", signed=True, path=modl)
     async with running_sim(gw) as server:
-        ex = await run(pm, "module_upgrade.yaml", None, tmp_path, {"module_file": str(modl)},
-                       url=server.url)
+        ex = await run(
+            pm, "module_upgrade.yaml", None, tmp_path, {"module_file": str(modl)}, url=server.url
+        )
     assert ex.status == "completed", explain(ex)
     assert by_id(ex)["verify"].output["version"] == "1.2.0"
     assert by_id(ex)["restart"].output["state"] == "RUNNING"

@@ -59,7 +59,9 @@ async def test_bad_auth_is_401_with_jetty_html(anon: httpx.AsyncClient, headers:
 
 async def test_bearer_accepted_behind_flag(gw: SimGateway, anon: httpx.AsyncClient) -> None:
     gw.options.bearer_auth = True
-    response = await anon.get(f"{API}/gateway-info", headers={"Authorization": "Bearer itk:sim-secret"})
+    response = await anon.get(
+        f"{API}/gateway-info", headers={"Authorization": "Bearer itk:sim-secret"}
+    )
     assert response.status_code == 200
 
 
@@ -75,7 +77,9 @@ async def test_security_levels_give_403(gw: SimGateway, anon: httpx.AsyncClient)
     assert (await anon.get(f"{API}/gateway-info", headers=nolevel)).status_code == 403
 
 
-async def test_require_secure_api_keys_rejects_http(gw: SimGateway, http: httpx.AsyncClient) -> None:
+async def test_require_secure_api_keys_rejects_http(
+    gw: SimGateway, http: httpx.AsyncClient
+) -> None:
     apply_faults(gw, {"require_https": True})
     assert (await http.get(f"{API}/gateway-info")).status_code == 401
 
@@ -119,8 +123,9 @@ async def test_restart_sequence_with_timing(
     assert gw.restarts == 1
 
 
-async def test_down_window_refuses_connections(gw: SimGateway, clock: SimClock,
-                                               http: httpx.AsyncClient) -> None:
+async def test_down_window_refuses_connections(
+    gw: SimGateway, clock: SimClock, http: httpx.AsyncClient
+) -> None:
     gw.options.down_seconds = 10
     gw.restart()
     clock.advance(6)
@@ -130,24 +135,41 @@ async def test_down_window_refuses_connections(gw: SimGateway, clock: SimClock,
     assert (await http.get("/StatusPing")).json() == {"state": "STARTING"}
 
 
-async def test_module_install_lifecycle(gw: SimGateway, clock: SimClock, http: httpx.AsyncClient) -> None:
+async def test_module_install_lifecycle(
+    gw: SimGateway, clock: SimClock, http: httpx.AsyncClient
+) -> None:
     modl = make_modl("com.example.a", "A", "1.2.3", signed=True, eula=True)
-    upload = await http.post(f"{API}/modules/upload", params={"fileName": "a.modl"}, content=modl,
-                             headers={"Content-Type": "application/octet-stream"})
-    assert upload.json() == {"moduleId": "com.example.a", "containsCert": True,
-                             "certAccepted": False, "containsEula": True, "licenseAccepted": False}
+    upload = await http.post(
+        f"{API}/modules/upload",
+        params={"fileName": "a.modl"},
+        content=modl,
+        headers={"Content-Type": "application/octet-stream"},
+    )
+    assert upload.json() == {
+        "moduleId": "com.example.a",
+        "containsCert": True,
+        "certAccepted": False,
+        "containsEula": True,
+        "licenseAccepted": False,
+    }
     early = await http.post(f"{API}/modules/install", params={"moduleId": "com.example.a"})
     assert early.status_code == 409
     assert "certificate" in early.text
     cert = await http.get(f"{API}/modules/certificate", params={"moduleId": "com.example.a"})
     assert "serialNumber" in cert.json()
-    assert (await http.post(f"{API}/modules/certificate", params={"moduleId": "com.example.a"})).status_code == 200
+    assert (
+        await http.post(f"{API}/modules/certificate", params={"moduleId": "com.example.a"})
+    ).status_code == 200
     again = await http.post(f"{API}/modules/certificate", params={"moduleId": "com.example.a"})
     assert again.status_code == 409
     eula = await http.get(f"{API}/modules/eula", params={"moduleId": "com.example.a"})
     assert "EULA" in eula.text
-    assert (await http.post(f"{API}/modules/eula", params={"moduleId": "com.example.a"})).status_code == 200
-    assert (await http.post(f"{API}/modules/eula", params={"moduleId": "com.example.a"})).status_code == 409
+    assert (
+        await http.post(f"{API}/modules/eula", params={"moduleId": "com.example.a"})
+    ).status_code == 200
+    assert (
+        await http.post(f"{API}/modules/eula", params={"moduleId": "com.example.a"})
+    ).status_code == 409
     install = await http.post(f"{API}/modules/install", params={"moduleId": "com.example.a"})
     assert install.json()["success"] is True
     items = {m["id"]: m for m in (await http.get(f"{API}/modules/healthy")).json()["items"]}
@@ -161,13 +183,16 @@ async def test_module_install_lifecycle(gw: SimGateway, clock: SimClock, http: h
     assert (await http.get(f"{API}/restart-tasks/pending")).json() == []
 
 
-async def test_upgrade_reports_should_upgrade_until_restart(gw: SimGateway, clock: SimClock,
-                                                           http: httpx.AsyncClient) -> None:
+async def test_upgrade_reports_should_upgrade_until_restart(
+    gw: SimGateway, clock: SimClock, http: httpx.AsyncClient
+) -> None:
     for version in ("1.0.0", "1.1.0"):
         modl = make_modl("com.example.b", "B", version, signed=True)
         await http.post(f"{API}/modules/upload", params={"fileName": "b.modl"}, content=modl)
         await http.post(f"{API}/modules/certificate", params={"moduleId": "com.example.b"})
-        assert (await http.post(f"{API}/modules/install", params={"moduleId": "com.example.b"})).status_code == 200
+        assert (
+            await http.post(f"{API}/modules/install", params={"moduleId": "com.example.b"})
+        ).status_code == 200
         if version == "1.0.0":
             gw.restart()
             clock.advance(40)
@@ -176,7 +201,9 @@ async def test_upgrade_reports_should_upgrade_until_restart(gw: SimGateway, cloc
     gw.restart()
     clock.advance(40)
     item = next(m for m in gw.healthy_modules()["items"] if m["id"] == "com.example.b")
-    assert item["version"] == "1.1.0" and item["shouldUpgrade"] is False and item["state"] == "ACTIVE"
+    assert (
+        item["version"] == "1.1.0" and item["shouldUpgrade"] is False and item["state"] == "ACTIVE"
+    )
 
 
 @pytest.mark.parametrize(
@@ -194,27 +221,39 @@ async def test_upload_rejections(http: httpx.AsyncClient, modl: bytes, message: 
     assert message in response.text
 
 
-async def test_unsigned_allowed_when_gateway_allows(gw: SimGateway, http: httpx.AsyncClient) -> None:
+async def test_unsigned_allowed_when_gateway_allows(
+    gw: SimGateway, http: httpx.AsyncClient
+) -> None:
     gw.options.allow_unsigned_modules = True
-    body = (await http.post(f"{API}/modules/upload", params={"fileName": "x.modl"},
-                            content=make_modl(case="lower", root="module"))).json()
+    body = (
+        await http.post(
+            f"{API}/modules/upload",
+            params={"fileName": "x.modl"},
+            content=make_modl(case="lower", root="module"),
+        )
+    ).json()
     assert body["containsCert"] is False and body["certAccepted"] is True
 
 
 async def test_pre_83_modules_rejected_behind_flag(gw: SimGateway, http: httpx.AsyncClient) -> None:
     gw.options.reject_pre_83_modules = True
-    response = await http.post(f"{API}/modules/upload", params={"fileName": "x.modl"},
-                               content=make_modl(required="8.1.0", signed=True))
+    response = await http.post(
+        f"{API}/modules/upload",
+        params={"fileName": "x.modl"},
+        content=make_modl(required="8.1.0", signed=True),
+    )
     assert response.status_code == 400 and "below 8.3" in response.text
 
 
-async def test_uninstall_always_200_and_body_or_query(gw: SimGateway, clock: SimClock,
-                                                      http: httpx.AsyncClient) -> None:
+async def test_uninstall_always_200_and_body_or_query(
+    gw: SimGateway, clock: SimClock, http: httpx.AsyncClient
+) -> None:
     unknown = await http.request("DELETE", f"{API}/modules/uninstall", json={"uninstall": ["nope"]})
     assert unknown.status_code == 200
     assert unknown.json() == {"success": False, "failedUninstalls": {"uninstall": ["nope"]}}
-    ok = await http.delete(f"{API}/modules/uninstall",
-                           params={"moduleId": "com.inductiveautomation.webdev"})
+    ok = await http.delete(
+        f"{API}/modules/uninstall", params={"moduleId": "com.inductiveautomation.webdev"}
+    )
     assert ok.json()["success"] is True
     assert "com.inductiveautomation.webdev" in gw.modules
     gw.restart()
@@ -222,15 +261,19 @@ async def test_uninstall_always_200_and_body_or_query(gw: SimGateway, clock: Sim
     assert "com.inductiveautomation.webdev" not in gw.sync().modules
 
 
-async def test_uninstall_query_only_flavour_ignores_body(gw: SimGateway, http: httpx.AsyncClient) -> None:
+async def test_uninstall_query_only_flavour_ignores_body(
+    gw: SimGateway, http: httpx.AsyncClient
+) -> None:
     gw.options.uninstall_accepts = "query"
-    body_only = await http.request("DELETE", f"{API}/modules/uninstall",
-                                   json={"uninstall": ["com.inductiveautomation.webdev"]})
+    body_only = await http.request(
+        "DELETE", f"{API}/modules/uninstall", json={"uninstall": ["com.inductiveautomation.webdev"]}
+    )
     assert body_only.json()["success"] is False
 
 
-async def test_faulty_module_is_quarantined_after_restart(gw: SimGateway, clock: SimClock,
-                                                          http: httpx.AsyncClient) -> None:
+async def test_faulty_module_is_quarantined_after_restart(
+    gw: SimGateway, clock: SimClock, http: httpx.AsyncClient
+) -> None:
     modl = make_modl("com.example.bad", signed=True, description="broken SIM:FAULT")
     await http.post(f"{API}/modules/upload", params={"fileName": "bad.modl"}, content=modl)
     await http.post(f"{API}/modules/certificate", params={"moduleId": "com.example.bad"})
@@ -243,19 +286,22 @@ async def test_faulty_module_is_quarantined_after_restart(gw: SimGateway, clock:
 
 async def test_fail_next_upload_and_force_503(gw: SimGateway, http: httpx.AsyncClient) -> None:
     await http.post("/__sim__/faults", json={"fail_next_upload": "disk full"})
-    failed = await http.post(f"{API}/modules/upload", params={"fileName": "x.modl"},
-                             content=make_modl(signed=True))
+    failed = await http.post(
+        f"{API}/modules/upload", params={"fileName": "x.modl"}, content=make_modl(signed=True)
+    )
     assert failed.status_code == 500 and "disk full" in failed.text
-    ok = await http.post(f"{API}/modules/upload", params={"fileName": "x.modl"},
-                         content=make_modl(signed=True))
+    ok = await http.post(
+        f"{API}/modules/upload", params={"fileName": "x.modl"}, content=make_modl(signed=True)
+    )
     assert ok.status_code == 200
     await http.post("/__sim__/faults", json={"force_503_seconds": 30})
     assert (await http.get(f"{API}/gateway-info")).status_code == 503
     assert (await http.get("/StatusPing")).status_code == 200
 
 
-async def test_backup_and_restore_roundtrip(gw: SimGateway, clock: SimClock,
-                                            http: httpx.AsyncClient) -> None:
+async def test_backup_and_restore_roundtrip(
+    gw: SimGateway, clock: SimClock, http: httpx.AsyncClient
+) -> None:
     gw.import_project("keep", make_project_zip("keep"))
     backup = await http.get(f"{API}/backup", params={"type": "all"})
     assert backup.headers["content-disposition"].startswith('attachment; filename="Ignition-sim_')
@@ -264,8 +310,11 @@ async def test_backup_and_restore_roundtrip(gw: SimGateway, clock: SimClock,
     assert {"gateway.xml", "sim-backup.json"} <= set(names)
     del gw.projects["keep"]
     gw.add_token("ext", "ext-secret", external=True)
-    restored = await http.post(f"{API}/backup", content=backup.content,
-                               params={"renameEnabled": "true", "newName": "Restored"})
+    restored = await http.post(
+        f"{API}/backup",
+        content=backup.content,
+        params={"renameEnabled": "true", "newName": "Restored"},
+    )
     assert restored.status_code == 200
     assert gw.phase == "STOPPING"
     clock.advance(40)
@@ -284,8 +333,9 @@ async def test_projects_import_export_conflict(gw: SimGateway, http: httpx.Async
     assert (await http.post(f"{API}/projects/import/demo", content=data)).status_code == 200
     conflict = await http.post(f"{API}/projects/import/demo", content=data)
     assert conflict.status_code == 409
-    assert (await http.post(f"{API}/projects/import/demo", content=data,
-                            params={"overwrite": "true"})).status_code == 200
+    assert (
+        await http.post(f"{API}/projects/import/demo", content=data, params={"overwrite": "true"})
+    ).status_code == 200
     assert (await http.get(f"{API}/projects/names")).json() == ["demo"]
     listed = (await http.get(f"{API}/projects/list")).json()
     assert listed["metadata"]["total"] == 1 and listed["items"][0]["title"] == "Demo"
@@ -307,18 +357,27 @@ async def test_tags_export_import(http: httpx.AsyncClient) -> None:
     exported = (await http.get(f"{API}/tags/export", params={"provider": "default"})).json()
     assert exported["tags"][0]["name"] == "Line"
     tags = {"tags": [{"name": "New", "tagType": "AtomicTag", "dataType": "Int4", "value": 1}]}
-    summary = (await http.post(f"{API}/tags/import", json=tags,
-                               params={"provider": "default", "path": "Line"})).json()
+    summary = (
+        await http.post(
+            f"{API}/tags/import", json=tags, params={"provider": "default", "path": "Line"}
+        )
+    ).json()
     assert summary["created"] == 1
-    conflict = await http.post(f"{API}/tags/import", json=tags,
-                               params={"provider": "default", "path": "Line"})
+    conflict = await http.post(
+        f"{API}/tags/import", json=tags, params={"provider": "default", "path": "Line"}
+    )
     assert conflict.status_code == 409
-    over = await http.post(f"{API}/tags/import", json=tags, params={
-        "provider": "default", "path": "Line", "collisionPolicy": "Overwrite"})
+    over = await http.post(
+        f"{API}/tags/import",
+        json=tags,
+        params={"provider": "default", "path": "Line", "collisionPolicy": "Overwrite"},
+    )
     assert over.json()["overwritten"] == 1
 
 
-async def login(client: httpx.AsyncClient, username: str = "admin", password: str = "password") -> dict:
+async def login(
+    client: httpx.AsyncClient, username: str = "admin", password: str = "password"
+) -> dict:
     start = await client.get("/data/app/login")
     assert start.status_code == 302
     auth = await client.get(start.headers["location"])
@@ -327,13 +386,21 @@ async def login(client: httpx.AsyncClient, username: str = "admin", password: st
     t0 = location.params["token"]
     first = (await client.post("/idp/default/authn/next-challenge", json={"token": t0})).json()
     assert first["complete"] is False and first["nextChallenge"] == [{"type": "basic"}]
-    submitted = (await client.post("/idp/default/authn/submit-challenge/basic", json={
-        "token": first["token"], "rememberMe": False,
-        "challenge": {"username": username, "password": password}})).json()
+    submitted = (
+        await client.post(
+            "/idp/default/authn/submit-challenge/basic",
+            json={
+                "token": first["token"],
+                "rememberMe": False,
+                "challenge": {"username": username, "password": password},
+            },
+        )
+    ).json()
     if not submitted["success"]:
         return {"success": False}
-    done = (await client.post("/idp/default/authn/next-challenge",
-                              json={"token": submitted["token"]})).json()
+    done = (
+        await client.post("/idp/default/authn/next-challenge", json={"token": submitted["token"]})
+    ).json()
     assert done["complete"] is True
     params = dict(location.params)
     params["token"] = done["token"]
@@ -364,32 +431,57 @@ async def test_idp_bad_password_and_token_reuse(anon: httpx.AsyncClient) -> None
     start = await anon.get("/data/app/login")
     auth = await anon.get(start.headers["location"])
     t0 = httpx.URL(auth.headers["location"]).params["token"]
-    assert (await anon.post("/idp/default/authn/next-challenge", json={"token": t0})).status_code == 200
+    assert (
+        await anon.post("/idp/default/authn/next-challenge", json={"token": t0})
+    ).status_code == 200
     reused = await anon.post("/idp/default/authn/next-challenge", json={"token": t0})
     assert reused.status_code == 400 and "Error 400" in reused.text
 
 
-async def test_trial_reset_with_token_only_is_refused(gw: SimGateway, http: httpx.AsyncClient) -> None:
+async def test_trial_reset_with_token_only_is_refused(
+    gw: SimGateway, http: httpx.AsyncClient
+) -> None:
     gw.expire_trial()
     assert (await http.post(f"{API}/trial")).status_code == 401
 
 
-async def test_api_token_generation_and_creation(http: httpx.AsyncClient, anon: httpx.AsyncClient) -> None:
+async def test_api_token_generation_and_creation(
+    http: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
     generated = (await http.post(f"{API}/api-token/generate")).json()
     assert {"key", "hash"} <= set(generated)
-    assert (await anon.get(f"{API}/gateway-info",
-                           headers={"X-Ignition-API-Token": f"new:{generated['key']}"})).status_code == 401
-    created = await http.post(f"{API}/resources/ignition/api-token", json=[{
-        "name": "new", "collection": "core", "enabled": True, "description": "",
-        "config": {"keyHash": generated["hash"], "securityLevels": ["Administrator"]}}])
+    assert (
+        await anon.get(
+            f"{API}/gateway-info", headers={"X-Ignition-API-Token": f"new:{generated['key']}"}
+        )
+    ).status_code == 401
+    created = await http.post(
+        f"{API}/resources/ignition/api-token",
+        json=[
+            {
+                "name": "new",
+                "collection": "core",
+                "enabled": True,
+                "description": "",
+                "config": {"keyHash": generated["hash"], "securityLevels": ["Administrator"]},
+            }
+        ],
+    )
     assert created.status_code == 200
-    assert (await anon.get(f"{API}/gateway-info",
-                           headers={"X-Ignition-API-Token": f"new:{generated['key']}"})).status_code == 200
+    assert (
+        await anon.get(
+            f"{API}/gateway-info", headers={"X-Ignition-API-Token": f"new:{generated['key']}"}
+        )
+    ).status_code == 200
 
 
-async def test_toggle_state_and_licenses(gw: SimGateway, clock: SimClock, http: httpx.AsyncClient) -> None:
-    await http.put(f"{API}/modules/toggle-state",
-                   json={"enable": [], "disable": ["com.inductiveautomation.opcua"]})
+async def test_toggle_state_and_licenses(
+    gw: SimGateway, clock: SimClock, http: httpx.AsyncClient
+) -> None:
+    await http.put(
+        f"{API}/modules/toggle-state",
+        json={"enable": [], "disable": ["com.inductiveautomation.opcua"]},
+    )
     gw.restart()
     clock.advance(40)
     assert gw.sync().modules["com.inductiveautomation.opcua"].state == "INACTIVE"
@@ -406,12 +498,14 @@ async def test_openapi_lists_only_implemented_routes(anon: httpx.AsyncClient) ->
 
 async def test_81_flavour() -> None:
     gw = SimGateway(version="8.1.44", clock=SimClock.manual())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(gw)),
-                                 base_url="http://sim") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(gw)), base_url="http://sim"
+    ) as client:
         assert (await client.get("/StatusPing")).json() == {"state": "RUNNING"}
         assert "Version=8.1.44;" in (await client.get("/system/gwinfo")).text
-        missing = await client.get(f"{API}/gateway-info",
-                                   headers={"X-Ignition-API-Token": "itk:sim-secret"})
+        missing = await client.get(
+            f"{API}/gateway-info", headers={"X-Ignition-API-Token": "itk:sim-secret"}
+        )
         assert missing.status_code == 404 and "Error 404" in missing.text
         home = (await client.get("/web/home")).text
         assert 'class="countdown">02:00:00<' in home and "login-link" in home
@@ -419,9 +513,13 @@ async def test_81_flavour() -> None:
 
 async def test_commissioning_redirects_until_done() -> None:
     gw = SimGateway(commissioned=False, clock=SimClock.manual())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(gw)),
-                                 base_url="http://sim") as client:
-        assert (await client.get("/StatusPing")).json() == {"state": "RUNNING", "details": "COMMISSIONING"}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(gw)), base_url="http://sim"
+    ) as client:
+        assert (await client.get("/StatusPing")).json() == {
+            "state": "RUNNING",
+            "details": "COMMISSIONING",
+        }
         assert "NEEDS_COMMISSIONING" in (await client.get("/system/gwinfo")).text
         assert (await client.get(f"{API}/trial")).status_code == 302
         await client.post("/welcome", json={"username": "root", "password": "pw"})

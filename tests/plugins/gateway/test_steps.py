@@ -17,12 +17,27 @@ from ignition_toolbox.gateway.steps import STEP_TYPES
 
 URL = "http://sim.test:8088"
 EXPECTED = {
-    "gateway.ping", "gateway.info", "gateway.wait_for_ready", "gateway.list_modules",
-    "gateway.module_info", "gateway.upload_module", "gateway.install_module",
-    "gateway.uninstall_module", "gateway.wait_for_module", "gateway.restart", "gateway.backup",
-    "gateway.restore", "gateway.list_projects", "gateway.export_project",
-    "gateway.import_project", "gateway.scan", "gateway.export_tags", "gateway.import_tags",
-    "gateway.trial_status", "gateway.reset_trial", "gateway.request",
+    "gateway.ping",
+    "gateway.info",
+    "gateway.wait_for_ready",
+    "gateway.list_modules",
+    "gateway.module_info",
+    "gateway.upload_module",
+    "gateway.install_module",
+    "gateway.uninstall_module",
+    "gateway.wait_for_module",
+    "gateway.restart",
+    "gateway.backup",
+    "gateway.restore",
+    "gateway.list_projects",
+    "gateway.export_project",
+    "gateway.import_project",
+    "gateway.scan",
+    "gateway.export_tags",
+    "gateway.import_tags",
+    "gateway.trial_status",
+    "gateway.reset_trial",
+    "gateway.request",
 }
 TYPES = {t.name: t for t in STEP_TYPES}
 
@@ -38,24 +53,43 @@ def sim() -> SimGateway:
 
 
 def creds(**extra: Credential) -> MappingCredentials:
-    base = Credential(name="gw", username="admin", password="password",
-                      api_token="itk:sim-secret", gateway_url=URL)
+    base = Credential(
+        name="gw",
+        username="admin",
+        password="password",
+        api_token="itk:sim-secret",
+        gateway_url=URL,
+    )
     return MappingCredentials({"gw": base, **extra})
 
 
 async def step(
-    pm: PluginManager, sim: SimGateway, tmp_path: Path, type_: str,
-    parameters: dict[str, Any] | None = None, *, credentials: MappingCredentials | None = None,
-    credential_name: str | None = "gw", timeout: float | None = None,
+    pm: PluginManager,
+    sim: SimGateway,
+    tmp_path: Path,
+    type_: str,
+    parameters: dict[str, Any] | None = None,
+    *,
+    credentials: MappingCredentials | None = None,
+    credential_name: str | None = "gw",
+    timeout: float | None = None,
 ) -> Any:
-    doc: dict[str, Any] = {"name": "one step", "steps": [
-        {"id": "s", "type": type_, "parameters": parameters or {}}]}
+    doc: dict[str, Any] = {
+        "name": "one step",
+        "steps": [{"id": "s", "type": type_, "parameters": parameters or {}}],
+    }
     if timeout:
         doc["steps"][0]["timeout"] = timeout
     playbook = pm.parse_playbook(yaml.safe_dump(doc), source="t.yaml")
-    ex = Execution(playbook, plugins=pm, gateway_url=URL, credential_name=credential_name,
-                   credentials=credentials or creds(), artifacts_dir=tmp_path / "art",
-                   options={"gateway_transport": httpx.ASGITransport(app=create_app(sim))})
+    ex = Execution(
+        playbook,
+        plugins=pm,
+        gateway_url=URL,
+        credential_name=credential_name,
+        credentials=credentials or creds(),
+        artifacts_dir=tmp_path / "art",
+        options={"gateway_transport": httpx.ASGITransport(app=create_app(sim))},
+    )
     await ex.run()
     result = ex.step_results[0]
     if result.status == "completed":
@@ -92,8 +126,9 @@ async def test_ping_info_ready(pm, sim, tmp_path) -> None:
 
 async def test_wait_for_ready_times_out_with_last_state(pm, sim, tmp_path) -> None:
     sim.faults.force_503_until = sim.now() + 60
-    result = await step(pm, sim, tmp_path, "gateway.wait_for_ready", {"timeout": 0.5,
-                                                                      "interval": 0.1})
+    result = await step(
+        pm, sim, tmp_path, "gateway.wait_for_ready", {"timeout": 0.5, "interval": 0.1}
+    )
     assert result.status == "failed" and result.error["code"] == "timeout_error"
     assert "was not ready after 0.5 s (last state: RESTARTING)" in result.error["message"]
 
@@ -111,16 +146,28 @@ async def test_module_steps(pm, sim, tmp_path) -> None:
     assert info.output["id"] == "com.example.m" and info.output["has_eula"] is True
     refused = await step(pm, sim, tmp_path, "gateway.install_module", {"path": str(path)})
     assert refused.status == "failed"
-    assert "certificate that must be accepted first: set accept_certificate: true" in \
-        refused.error["message"]
-    installed = await step(pm, sim, tmp_path, "gateway.install_module", {
-        "path": str(path), "accept_certificate": True, "accept_eula": True})
+    assert (
+        "certificate that must be accepted first: set accept_certificate: true"
+        in refused.error["message"]
+    )
+    installed = await step(
+        pm,
+        sim,
+        tmp_path,
+        "gateway.install_module",
+        {"path": str(path), "accept_certificate": True, "accept_eula": True},
+    )
     assert installed.output["action"] == "install" and installed.output["restart_required"]
     listed = await step(pm, sim, tmp_path, "gateway.list_modules")
     assert "com.example.m" in listed.output["ids"]
     sim.restart()
-    waited = await step(pm, sim, tmp_path, "gateway.wait_for_module", {
-        "module_id": "com.example.m", "version": "3.1.0", "timeout": 10, "interval": 0.1})
+    waited = await step(
+        pm,
+        sim,
+        tmp_path,
+        "gateway.wait_for_module",
+        {"module_id": "com.example.m", "version": "3.1.0", "timeout": 10, "interval": 0.1},
+    )
     assert waited.output["state"] == "ACTIVE"
     gone = await step(pm, sim, tmp_path, "gateway.uninstall_module", {"module_id": "com.example.m"})
     assert gone.output["uninstalled"] is True
@@ -129,8 +176,9 @@ async def test_module_steps(pm, sim, tmp_path) -> None:
 async def test_upload_then_install_by_id(pm, sim, tmp_path) -> None:
     path = tmp_path / "m.modl"
     make_modl("com.example.id", signed=True, path=path)
-    up = await step(pm, sim, tmp_path, "gateway.upload_module", {"path": str(path),
-                                                                 "accept_certificate": True})
+    up = await step(
+        pm, sim, tmp_path, "gateway.upload_module", {"path": str(path), "accept_certificate": True}
+    )
     assert up.output["cert_accepted"] is True
     inst = await step(pm, sim, tmp_path, "gateway.install_module", {"module_id": "com.example.id"})
     assert inst.status == "completed", inst.error
@@ -140,8 +188,10 @@ async def test_malformed_module_fails_in_words(pm, sim, tmp_path) -> None:
     path = tmp_path / "bad.modl"
     path.write_bytes(b"not a zip")
     result = await step(pm, sim, tmp_path, "gateway.upload_module", {"path": str(path)})
-    assert result.error["message"] == \
-        "bad.modl is not a usable Ignition module: The module file is not a zip archive"
+    assert (
+        result.error["message"]
+        == "bad.modl is not a usable Ignition module: The module file is not a zip archive"
+    )
     missing = await step(pm, sim, tmp_path, "gateway.module_info", {"path": str(tmp_path / "no")})
     assert "does not exist" in missing.error["message"]
 
@@ -165,18 +215,29 @@ async def test_fail_next_upload_reported(pm, sim, tmp_path) -> None:
 async def test_wait_for_module_fails_fast_on_quarantine(pm, sim, tmp_path) -> None:
     path = tmp_path / "q.modl"
     make_modl("com.example.q", signed=True, description="SIM:FAULT", path=path)
-    await step(pm, sim, tmp_path, "gateway.install_module", {"path": str(path),
-                                                            "accept_certificate": True})
+    await step(
+        pm, sim, tmp_path, "gateway.install_module", {"path": str(path), "accept_certificate": True}
+    )
     sim.restart()
-    result = await step(pm, sim, tmp_path, "gateway.wait_for_module", {
-        "module_id": "com.example.q", "timeout": 10, "interval": 0.1})
+    result = await step(
+        pm,
+        sim,
+        tmp_path,
+        "gateway.wait_for_module",
+        {"module_id": "com.example.q", "timeout": 10, "interval": 0.1},
+    )
     assert result.status == "failed"
     assert "com.example.q 1.0.0 is quarantined: Module failed to start" in result.error["message"]
 
 
 async def test_wait_for_module_timeout(pm, sim, tmp_path) -> None:
-    result = await step(pm, sim, tmp_path, "gateway.wait_for_module", {
-        "module_id": "com.example.never", "timeout": 0.3, "interval": 0.1})
+    result = await step(
+        pm,
+        sim,
+        tmp_path,
+        "gateway.wait_for_module",
+        {"module_id": "com.example.never", "timeout": 0.3, "interval": 0.1},
+    )
     assert result.error["code"] == "timeout_error"
     assert "did not become ACTIVE within 0.3 s (now: not installed)" in result.error["message"]
 
@@ -209,8 +270,9 @@ async def test_tag_steps(pm, sim, tmp_path) -> None:
     assert imported.output["result"]["created"] == 1
     tag_file = tmp_path / "tags.json"
     tag_file.write_text(json.dumps(tags))
-    conflict = await step(pm, sim, tmp_path, "gateway.import_tags", {"file": str(tag_file),
-                                                                     "path": "Line"})
+    conflict = await step(
+        pm, sim, tmp_path, "gateway.import_tags", {"file": str(tag_file), "path": "Line"}
+    )
     assert "already exists (collisionPolicy=Abort)" in conflict.error["message"]
 
 
@@ -228,17 +290,28 @@ async def test_trial_steps(pm, sim, tmp_path) -> None:
 
 
 async def test_request_step(pm, sim, tmp_path) -> None:
-    wrote = await step(pm, sim, tmp_path, "gateway.request", {
-        "method": "POST", "path": "/system/webdev/__sim__/tags", "auth": "none",
-        "json": {"[default]Line/Start": True}})
+    wrote = await step(
+        pm,
+        sim,
+        tmp_path,
+        "gateway.request",
+        {
+            "method": "POST",
+            "path": "/system/webdev/__sim__/tags",
+            "auth": "none",
+            "json": {"[default]Line/Start": True},
+        },
+    )
     assert wrote.output["json"]["[default]Line/Start"] is True
     got = await step(pm, sim, tmp_path, "gateway.request", {"path": "/data/api/v1/overview"})
     assert got.output["status"] == 200 and got.output["json"]["license"]["state"] == "trial"
-    expect = await step(pm, sim, tmp_path, "gateway.request", {
-        "path": "/data/api/v1/nope", "expect_status": 404})
+    expect = await step(
+        pm, sim, tmp_path, "gateway.request", {"path": "/data/api/v1/nope", "expect_status": 404}
+    )
     assert expect.status == "completed"
-    denied = await step(pm, sim, tmp_path, "gateway.request", {"path": "/data/api/v1/nope",
-                                                               "expect_status": [200]})
+    denied = await step(
+        pm, sim, tmp_path, "gateway.request", {"path": "/data/api/v1/nope", "expect_status": [200]}
+    )
     assert "answered 404, expected 200" in denied.error["message"]
 
 
@@ -246,8 +319,9 @@ async def test_backup_and_restore_steps(pm, sim, tmp_path) -> None:
     sim.import_project("keep", make_project_zip("keep"))
     backup = await step(pm, sim, tmp_path, "gateway.backup", {"type": "roaming"})
     del sim.projects["keep"]
-    restored = await step(pm, sim, tmp_path, "gateway.restore", {
-        "path": backup.output["path"], "interval": 0.1})
+    restored = await step(
+        pm, sim, tmp_path, "gateway.restore", {"path": backup.output["path"], "interval": 0.1}
+    )
     assert restored.output["state"] == "RUNNING"
     assert "keep" in sim.sync().projects
 
@@ -264,20 +338,29 @@ async def test_step_credential_and_url_override(pm, sim, tmp_path) -> None:
     other = SimGateway(name="Other")
     other.add_token("ops", "ops-secret")
     transports = {"http://a.test": create_app(sim), "http://b.test": create_app(other)}
-    both = MappingCredentials({
-        "gw": Credential(name="gw", api_token="itk:sim-secret"),
-        "ops": Credential(name="ops", api_token="ops:ops-secret", gateway_url="http://b.test"),
-    })
-    doc = {"name": "two", "steps": [
-        {"id": "a", "type": "gateway.info"},
-        {"id": "b", "type": "gateway.info", "parameters": {"credential": "ops"}},
-        {"id": "c", "type": "gateway.ping", "parameters": {"gateway_url": "http://b.test"}},
-    ]}
-    ex = Execution(pm.parse_playbook(yaml.safe_dump(doc), source="t.yaml"), plugins=pm,
-                   gateway_url="http://a.test", credential_name="gw", credentials=both,
-                   artifacts_dir=tmp_path,
-                   options={"gateway_transport": lambda url: httpx.ASGITransport(
-                       app=transports[url])})
+    both = MappingCredentials(
+        {
+            "gw": Credential(name="gw", api_token="itk:sim-secret"),
+            "ops": Credential(name="ops", api_token="ops:ops-secret", gateway_url="http://b.test"),
+        }
+    )
+    doc = {
+        "name": "two",
+        "steps": [
+            {"id": "a", "type": "gateway.info"},
+            {"id": "b", "type": "gateway.info", "parameters": {"credential": "ops"}},
+            {"id": "c", "type": "gateway.ping", "parameters": {"gateway_url": "http://b.test"}},
+        ],
+    }
+    ex = Execution(
+        pm.parse_playbook(yaml.safe_dump(doc), source="t.yaml"),
+        plugins=pm,
+        gateway_url="http://a.test",
+        credential_name="gw",
+        credentials=both,
+        artifacts_dir=tmp_path,
+        options={"gateway_transport": lambda url: httpx.ASGITransport(app=transports[url])},
+    )
     assert await ex.run() == "completed"
     a, b, c = ex.step_results
     assert a.output["name"] == "Ignition-sim" and b.output["name"] == "Other"
@@ -286,8 +369,9 @@ async def test_step_credential_and_url_override(pm, sim, tmp_path) -> None:
 
 async def test_no_gateway_url_is_a_clear_error(pm, sim, tmp_path) -> None:
     doc = {"name": "x", "steps": [{"id": "s", "type": "gateway.ping"}]}
-    ex = Execution(pm.parse_playbook(yaml.safe_dump(doc), source="t.yaml"), plugins=pm,
-                   artifacts_dir=tmp_path)
+    ex = Execution(
+        pm.parse_playbook(yaml.safe_dump(doc), source="t.yaml"), plugins=pm, artifacts_dir=tmp_path
+    )
     await ex.run()
     assert ex.step_results[0].error["message"].startswith("No gateway URL")
 

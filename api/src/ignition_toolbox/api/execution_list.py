@@ -15,6 +15,7 @@ from functools import cache
 from typing import Any
 
 from .executions import SUMMARY_FIELDS, summary_from_row
+from .keys import iso
 from .models import ExecutionRecord
 
 
@@ -28,8 +29,14 @@ def _sql(dialect: str, with_status: bool) -> str:
     )
 
 
-def _timestamp(value: Any) -> datetime | None:
-    return datetime.fromisoformat(value) if isinstance(value, str) else value
+def _timestamp(value: Any) -> datetime | str | None:
+    """SQLite's stored UTC text straight to the API's form (the same text ``iso`` would give, at a
+    tenth of the cost of parsing and formatting it); anything else through ``iso``."""
+    if isinstance(value, str):
+        if value.endswith("+00:00") and value[10:11] == " ":
+            return f"{value[:10]}T{value[11:-6]}Z"
+        return iso(datetime.fromisoformat(value))
+    return value
 
 
 def _summary(row: dict[str, Any]) -> dict[str, Any]:

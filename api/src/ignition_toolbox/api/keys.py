@@ -64,9 +64,10 @@ def describe(record: ApiKeyRecord) -> dict[str, Any]:
     }
 
 
-def iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
+def iso(value: datetime | str | None) -> str | None:
+    """A UTC timestamp as the API writes it; text is taken as already written so."""
+    if value is None or isinstance(value, str):
+        return value
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

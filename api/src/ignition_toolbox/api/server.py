@@ -8,6 +8,7 @@ are served without permessage-deflate, and a peer that stops reading is cut off 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -117,6 +118,10 @@ async def serve_async(settings: Settings, plugins: PluginManager | None = None) 
         return 1
     port = sock.getsockname()[1]
     decline_websocket_compression()
+    # What start-up allocated (modules, schemas, the plugin registry) lives as long as the server:
+    # frozen, the collector's full passes no longer walk it, which shortens the pauses that made
+    # the tail of request latency.
+    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for name in ("SIGTERM", "SIGINT"):
