@@ -296,8 +296,8 @@ steps:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/results/browser.json")
-    parser.add_argument("--iterations", type=int, default=20, help="of each action per round")
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--iterations", type=int, default=30, help="of each action per round")
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--launches", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
