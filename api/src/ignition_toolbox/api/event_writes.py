@@ -11,10 +11,9 @@ exist, and a retried step (debug mode) simply overwrites its row.
 Concurrent executions share transactions (group commit): each statement costs the database thread
 a wake-up and the event loop a wake-up back, and with fifty executions running those hand-offs took
 more of the server's time than the statements. Writes that arrive while one batch is being written
-go together into the next, grouped by statement (``executemany``) in one transaction; a writer
-still returns only once its own write is committed, so "persist, then broadcast" holds. An
-execution has at most one write in flight (its events are awaited in order), so grouping a batch
-by statement never reorders one execution's writes.
+go together into the next, in arrival order, one transaction per batch, consecutive uses of one
+statement sent as one ``executemany``; a writer still returns only once its own write is
+committed, so "persist, then broadcast" holds.
 """
 
 from __future__ import annotations
