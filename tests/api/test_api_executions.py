@@ -221,6 +221,9 @@ async def test_artifacts_screenshots_and_reports(running: Running) -> None:
     )
     assert data.status_code == 200
     assert (await data.get_data()).startswith(b"\x89PNG")
+    # Downloaded, never rendered as a page of the API's origin.
+    assert data.headers["Content-Disposition"].startswith("attachment;")
+    assert data.headers["Content-Security-Policy"] == "sandbox"
     shot = await running.client.get(f"/api/executions/{execution_id}/screenshots/0")
     assert shot.status_code == 200
     missing = await running.client.get(f"/api/executions/{execution_id}/screenshots/5")
@@ -228,6 +231,7 @@ async def test_artifacts_screenshots_and_reports(running: Running) -> None:
     junit = await running.client.get(f"/api/executions/{execution_id}/report?format=junit")
     assert "<testsuite" in await junit.get_data(as_text=True)
     page = await running.client.get(f"/api/executions/{execution_id}/report?format=html")
+    assert page.headers["Content-Security-Policy"] == "sandbox"
     assert "Frames Playbook" in await page.get_data(as_text=True)
     bad = await running.client.get(f"/api/executions/{execution_id}/report?format=pdf")
     assert bad.status_code == 400

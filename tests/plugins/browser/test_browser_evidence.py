@@ -27,7 +27,13 @@ steps:
       expression: >-
         () => { const p = document.querySelector('#password');
                 p.setAttribute('value', p.value);
-                document.querySelector('#count').textContent = p.value; }
+                document.querySelector('#count').textContent = p.value;
+                const frame = document.createElement('iframe');
+                frame.setAttribute('srcdoc', '<b>framed</b>');
+                document.body.append(frame);
+                const link = document.createElement('a');
+                link.id = 'jslink'; link.href = 'javascript:void(0)'; link.textContent = 'js';
+                document.body.append(link); }
   - {id: agree, type: browser.check, parameters: {selector: "#agree"}}
   - {id: fail, type: browser.verify_text, parameters: {selector: "#title", expected: "nope", timeout: 0}}
 """
@@ -51,6 +57,9 @@ async def test_a_failed_step_keeps_the_page_html_without_secrets(run_playbook, s
     assert PASSWORD not in html  # not from the password's value attribute, not echoed elsewhere
     assert "Welcome to" not in html  # a listed mask selector is emptied
     assert "<script" not in html and "onclick" not in html and "itk-mask" not in html
+    # Nothing in it can run script if it is ever opened: no srcdoc document, no javascript: URL.
+    assert "<iframe" in html and "srcdoc" not in html and "framed" not in html
+    assert 'id="jslink"' in html and "javascript:" not in html
 
 
 async def test_the_failure_trace_has_actions_but_no_dom_snapshots_by_default(run_playbook, site):

@@ -133,6 +133,9 @@ async def _send_artifact(row: ArtifactRecord) -> Response:
     data = await asyncio.to_thread(Path(path).read_bytes)
     response = Response(data, status=200, content_type=row.content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{row.filename}"'
+    # Artifacts hold what pages under test put there (HTML at a failure, downloads): should a
+    # client ever render one inline, it must not run as a page of this origin.
+    response.headers["Content-Security-Policy"] = "sandbox"
     return response
 
 
@@ -168,4 +171,7 @@ async def get_report(execution_id: str) -> Response:
         )
     detail = await detail_view(record)
     body, content_type = reports.render(detail, fmt)
-    return Response(body, status=200, content_type=content_type)
+    response = Response(body, status=200, content_type=content_type)
+    # The HTML report is static (escaped text and CSS); it needs no script and gets none.
+    response.headers["Content-Security-Policy"] = "sandbox"
+    return response

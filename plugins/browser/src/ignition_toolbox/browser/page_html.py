@@ -3,8 +3,8 @@
 The always-on trace records no DOM snapshots (they cost every action a few milliseconds), so a
 failure keeps the DOM once instead: the current main-frame document, with what a snapshot would
 show (input values, checked boxes, selected options) written into attributes. It is safe to open:
-script elements and inline event handlers are dropped, and a ``<base>`` points relative links and
-styles at the page's address.
+script elements, inline event handlers, ``srcdoc`` documents and ``javascript:`` URLs are dropped,
+and a ``<base>`` points relative links and styles at the page's address.
 
 Secrets are removed twice. In the page, every element the masker masks (password inputs,
 ``data-secret``, the playbook's ``mask_selectors``) loses its ``value`` and its content. In
@@ -51,7 +51,11 @@ _SERIALIZE_JS = """
   copy.querySelectorAll('script, __TAG__').forEach((el) => el.remove());
   for (const el of copy.querySelectorAll('*')) {
     for (const name of el.getAttributeNames()) {
-      if (name.toLowerCase().startsWith('on')) el.removeAttribute(name);
+      const lower = name.toLowerCase();
+      const value = (el.getAttribute(name) || '').trim().toLowerCase();
+      if (lower.startsWith('on') || lower === 'srcdoc' || value.startsWith('javascript:')) {
+        el.removeAttribute(name);
+      }
     }
   }
   const head = copy.querySelector('head');
