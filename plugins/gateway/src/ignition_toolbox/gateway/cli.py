@@ -14,34 +14,68 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8088, help="0 picks a free port")
-    parser.add_argument("--version", dest="sim_version", default="8.3.6",
-                        help="Ignition version to simulate (8.3.x or 8.1.x)")
+    parser.add_argument(
+        "--version",
+        dest="sim_version",
+        default="8.3.6",
+        help="Ignition version to simulate (8.3.x or 8.1.x)",
+    )
     parser.add_argument("--name", default="Ignition-sim", help="Gateway name")
     parser.add_argument("--restart-seconds", type=float, default=40.0)
-    parser.add_argument("--grace-seconds", type=float, default=5.0,
-                        help="Seconds a restarting gateway still reports RUNNING")
-    parser.add_argument("--down-seconds", type=float, default=0.0,
-                        help="Seconds the port refuses connections during a restart [UNC]")
+    parser.add_argument(
+        "--grace-seconds",
+        type=float,
+        default=5.0,
+        help="Seconds a restarting gateway still reports RUNNING",
+    )
+    parser.add_argument(
+        "--down-seconds",
+        type=float,
+        default=0.0,
+        help="Seconds the port refuses connections during a restart [UNC]",
+    )
     parser.add_argument("--restore-seconds", type=float, default=1.0)
     parser.add_argument("--trial-seconds", type=float, default=7200.0)
     parser.add_argument("--admin-user", default="admin")
     parser.add_argument("--admin-password", default="password")
-    parser.add_argument("--commissioning", action="store_true",
-                        help="Start in NEEDS_COMMISSIONING (every page redirects to /welcome)")
-    parser.add_argument("--api-token", action="append", default=[], metavar="NAME:SECRET",
-                        help="An API token with the Administrator level (repeatable); "
-                        "default itk:sim-secret")
+    parser.add_argument(
+        "--commissioning",
+        action="store_true",
+        help="Start in NEEDS_COMMISSIONING (every page redirects to /welcome)",
+    )
+    parser.add_argument(
+        "--api-token",
+        action="append",
+        default=[],
+        metavar="NAME:SECRET",
+        help="An API token with the Administrator level (repeatable); default itk:sim-secret",
+    )
     parser.add_argument("--allow-unsigned-modules", action="store_true")
     parser.add_argument("--require-https-tokens", action="store_true")
-    parser.add_argument("--bearer-auth", action="store_true",
-                        help="Also accept Authorization: Bearer name:secret [UNC]")
+    parser.add_argument(
+        "--bearer-auth",
+        action="store_true",
+        help="Also accept Authorization: Bearer name:secret [UNC]",
+    )
     parser.add_argument("--uninstall-accepts", choices=["both", "query", "body"], default="both")
-    parser.add_argument("--render-delay-ms", type=int, default=300,
-                        help="How long Perspective pages show the loading spinner")
-    parser.add_argument("--no-demo", dest="demo", action="store_false",
-                        help="Start without the Perspective demo projects (demo, demo_secure)")
-    parser.add_argument("--time-scale", type=float, default=1.0,
-                        help="Run simulated time this many times faster than real time")
+    parser.add_argument(
+        "--render-delay-ms",
+        type=int,
+        default=300,
+        help="How long Perspective pages show the loading spinner",
+    )
+    parser.add_argument(
+        "--no-demo",
+        dest="demo",
+        action="store_false",
+        help="Start without the Perspective demo projects (demo, demo_secure)",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="Run simulated time this many times faster than real time",
+    )
     parser.set_defaults(func=run)
 
 
@@ -86,8 +120,11 @@ def run(args: argparse.Namespace) -> int:
 
         load_demo(gateway)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_async(args.host, args.port, gateway=gateway,
-                                announce=lambda line: print(line, flush=True)))
+        asyncio.run(
+            serve_async(
+                args.host, args.port, gateway=gateway, announce=lambda line: print(line, flush=True)
+            )
+        )
     return 0
 
 

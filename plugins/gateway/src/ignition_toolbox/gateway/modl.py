@@ -117,7 +117,9 @@ def read_member(
     return data
 
 
-def open_zip(data: bytes, *, what: str = "module", max_entries: int = MAX_ENTRIES) -> zipfile.ZipFile:
+def open_zip(
+    data: bytes, *, what: str = "module", max_entries: int = MAX_ENTRIES
+) -> zipfile.ZipFile:
     """Open ``data`` as a zip, checking only its central directory."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -209,4 +211,11 @@ def read_modl(
     return ModuleMetadata(signed=signed, entries=names, **fields)
 
 
-__all__ = ["ModlError", "ModuleMetadata", "open_zip", "parse_module_xml", "read_member", "read_modl"]
+__all__ = [
+    "ModlError",
+    "ModuleMetadata",
+    "open_zip",
+    "parse_module_xml",
+    "read_member",
+    "read_modl",
+]

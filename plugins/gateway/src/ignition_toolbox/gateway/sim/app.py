@@ -63,9 +63,12 @@ def build_quart(gw: SimGateway) -> Quart:
     app.config["MAX_CONTENT_LENGTH"] = 600 * 1024 * 1024
     app.config["BODY_TIMEOUT"] = 300
 
-    def _error_response(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    def _error_response(
+        status: int, message: str, headers: dict[str, str] | None = None
+    ) -> Response:
         response = Response(
-            jetty_error(status, request.path, message), status=status,
+            jetty_error(status, request.path, message),
+            status=status,
             content_type="text/html;charset=iso-8859-1",
         )
         for key, value in (headers or {}).items():
@@ -105,7 +108,9 @@ def build_quart(gw: SimGateway) -> Quart:
         if path.startswith("/__sim__"):
             return None
         if gw.phase == "NEEDS_COMMISSIONING" and path not in (
-            "/StatusPing", "/system/gwinfo", "/welcome"
+            "/StatusPing",
+            "/system/gwinfo",
+            "/welcome",
         ):
             return redirect("/welcome", 302)
         if gw.options.flavour == "8.1" and path.startswith("/data/"):
@@ -137,8 +142,9 @@ def build_quart(gw: SimGateway) -> Quart:
     async def welcome() -> Response:
         """Commissioning: POST username and password (form or JSON) to finish it."""
         if request.method == "GET":
-            return Response("<html><body><h1>Welcome to Ignition</h1></body></html>",
-                            content_type="text/html")
+            return Response(
+                "<html><body><h1>Welcome to Ignition</h1></body></html>", content_type="text/html"
+            )
         form = await request.form
         data = dict(form) if form else (await _json_body() or {})
         gw.commission(str(data.get("username", "")), str(data.get("password", "")))
@@ -181,10 +187,13 @@ def build_quart(gw: SimGateway) -> Quart:
     @app.get(API + "/modules/healthy")
     async def modules_healthy() -> Response:
         """Installed modules with state and version."""
-        return _json(gw.healthy_modules(
-            limit=_int_arg("limit"), offset=_int_arg("offset") or 0,
-            search=request.args.get("search", ""),
-        ))
+        return _json(
+            gw.healthy_modules(
+                limit=_int_arg("limit"),
+                offset=_int_arg("offset") or 0,
+                search=request.args.get("search", ""),
+            )
+        )
 
     @app.get(API + "/modules/quarantined")
     async def modules_quarantined() -> Response:
@@ -258,8 +267,11 @@ def build_quart(gw: SimGateway) -> Quart:
         """Download (GET ?type=roaming|all) or restore (POST raw .gwbk; the gateway restarts)."""
         if request.method == "GET":
             data, filename = gw.backup(request.args.get("type", "all"))
-            return Response(data, content_type="application/octet-stream", headers={
-                "Content-Disposition": f'attachment; filename="{filename}"'})
+            return Response(
+                data,
+                content_type="application/octet-stream",
+                headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            )
         gw.restore(
             await request.get_data(),
             restore_disabled=_flag("restoreDisabled"),
@@ -289,13 +301,18 @@ def build_quart(gw: SimGateway) -> Quart:
     @app.get(API + "/projects/export/<name>")
     async def projects_export(name: str) -> Response:
         """Project zip (synchronous)."""
-        return Response(gw.export_project(name), content_type="application/zip", headers={
-            "Content-Disposition": f'attachment; filename="{name}.zip"'})
+        return Response(
+            gw.export_project(name),
+            content_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
+        )
 
     @app.post(API + "/projects/import/<name>")
     async def projects_import(name: str) -> Response:
         """Import a raw project zip; exists without ?overwrite=true -> conflict."""
-        return _json(gw.import_project(name, await request.get_data(), overwrite=_flag("overwrite")))
+        return _json(
+            gw.import_project(name, await request.get_data(), overwrite=_flag("overwrite"))
+        )
 
     @app.delete(API + "/projects/<name>")
     async def projects_delete(name: str) -> Response:
@@ -323,18 +340,25 @@ def build_quart(gw: SimGateway) -> Quart:
         """Export a tag tree as JSON."""
         if request.args.get("type", "json") != "json":
             raise SimHTTPError(400, "The simulator exports type=json only")
-        return _json(gw.export_tags(
-            request.args.get("provider", "default"), request.args.get("path", ""),
-            _flag("recursive", True),
-        ))
+        return _json(
+            gw.export_tags(
+                request.args.get("provider", "default"),
+                request.args.get("path", ""),
+                _flag("recursive", True),
+            )
+        )
 
     @app.post(API + "/tags/import")
     async def tags_import() -> Response:
         """Import raw tag JSON under provider/path with a collisionPolicy."""
-        return _json(gw.import_tags(
-            request.args.get("provider", "default"), request.args.get("path", ""),
-            await _json_body(), request.args.get("collisionPolicy", "Abort"),
-        ))
+        return _json(
+            gw.import_tags(
+                request.args.get("provider", "default"),
+                request.args.get("path", ""),
+                await _json_body(),
+                request.args.get("collisionPolicy", "Abort"),
+            )
+        )
 
     @app.route("/system/webdev/__sim__/tags", methods=["GET", "POST"])
     async def webdev_tags() -> Response:
@@ -372,9 +396,13 @@ def build_quart(gw: SimGateway) -> Quart:
         back = request.args.get("redirect", "")
         if back.startswith("/") and not back.startswith("//"):
             login_returns[state] = back
-        params = {"response_type": "code", "client_id": "ignition-web",
-                  "redirect_uri": "/data/federate/callback/internal", "state": state,
-                  "nonce": secrets.token_urlsafe(8)}
+        params = {
+            "response_type": "code",
+            "client_id": "ignition-web",
+            "redirect_uri": "/data/federate/callback/internal",
+            "state": state,
+            "nonce": secrets.token_urlsafe(8),
+        }
         response = redirect(f"/idp/{gw.options.idp_name}/oidc/auth?{urlencode(params)}", 302)
         response.set_cookie(f"idp-relay-{secrets.token_hex(3)}", state, path="/", httponly=True)
         return response
@@ -394,8 +422,9 @@ def build_quart(gw: SimGateway) -> Quart:
             return redirect(f"/data/federate/callback/internal?{urlencode(grant)}", 302)
         t0 = gw.idp_start(params)
         response = redirect(f"/idp/{name}/authn/login?{urlencode({**params, 'token': t0})}", 302)
-        response.set_cookie(f"idp-sid-{name}-{secrets.token_hex(3)}", secrets.token_hex(8),
-                            path="/", httponly=True)
+        response.set_cookie(
+            f"idp-sid-{name}-{secrets.token_hex(3)}", secrets.token_hex(8), path="/", httponly=True
+        )
         return response
 
     @app.get("/idp/<name>/authn/login")
@@ -434,8 +463,12 @@ def build_quart(gw: SimGateway) -> Quart:
     @app.get("/web/home")
     async def web_home() -> Response:
         session = gw.session(request.cookies.get(gw.session_cookie))
-        return Response(home_page_81(gw.options.name, gw.trial_seconds_left(),
-                                     session.user if session else None), content_type="text/html")
+        return Response(
+            home_page_81(
+                gw.options.name, gw.trial_seconds_left(), session.user if session else None
+            ),
+            content_type="text/html",
+        )
 
     # -- simulator control (not Ignition) ----------------------------------------------------
 
@@ -468,8 +501,13 @@ def build_quart(gw: SimGateway) -> Quart:
     @app.post("/__sim__/tokens")
     async def sim_tokens() -> Response:
         body = await _json_body() or {}
-        gw.add_token(str(body["name"]), str(body["secret"]), body.get("levels"),
-                     external=bool(body.get("external")), enabled=bool(body.get("enabled", True)))
+        gw.add_token(
+            str(body["name"]),
+            str(body["secret"]),
+            body.get("levels"),
+            external=bool(body.get("external")),
+            enabled=bool(body.get("enabled", True)),
+        )
         return _json({"name": body["name"]})
 
     @app.post("/__sim__/options")
@@ -504,8 +542,9 @@ def apply_faults(gw: SimGateway, body: dict[str, Any]) -> None:
         f.slow_seconds = float(body["slow_seconds"])
     if "fail_next_upload" in body:
         value = body["fail_next_upload"]
-        f.fail_next_upload = None if value in (None, False) else (
-            "Upload failed" if value is True else str(value))
+        f.fail_next_upload = (
+            None if value in (None, False) else ("Upload failed" if value is True else str(value))
+        )
     if "quarantine" in body:
         f.quarantine_ids |= set(body["quarantine"])
     if "require_https" in body:

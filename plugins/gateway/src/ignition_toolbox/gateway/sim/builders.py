@@ -75,15 +75,25 @@ def make_modl(
     their presence. A ``description`` containing ``SIM:FAULT`` makes the module quarantine at restart.
     """
     xml = _module_xml(
-        module_id=module_id, name=name, version=version, required=required,
-        description=description, eula=eula, scopes=scopes, case=case, root=root, free=free,
+        module_id=module_id,
+        name=name,
+        version=version,
+        required=required,
+        description=description,
+        eula=eula,
+        scopes=scopes,
+        case=case,
+        root=root,
+        free=free,
     )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("module.xml", xml)
         archive.writestr(f"sim-{version}.jar", b"PK\x05\x06" + b"\x00" * 18)
         if eula:
-            archive.writestr("license.html", f"<html><body><h1>{escape(name)} EULA</h1></body></html>")
+            archive.writestr(
+                "license.html", f"<html><body><h1>{escape(name)} EULA</h1></body></html>"
+            )
         if signed:
             archive.writestr("certificates.p7b", b"SIMULATED-CERTIFICATE-CHAIN")
             archive.writestr("signatures.properties", f"sim-{version}.jar=SIMULATED\n")
@@ -108,17 +118,41 @@ def make_project_zip(
     ``settings`` adds keys to ``project.json`` (``{"requiresAuth": True}`` puts the simulated
     Perspective client behind the IdP login).
     """
-    views = views if views is not None else {
-        "Main": {"root": {"type": "ia.container.flex", "meta": {"name": "root"}, "props": {},
-                          "children": [{"type": "ia.display.label", "meta": {"name": "Label"},
-                                        "props": {"text": f"Hello from {name}"}}]}}
-    }
+    views = (
+        views
+        if views is not None
+        else {
+            "Main": {
+                "root": {
+                    "type": "ia.container.flex",
+                    "meta": {"name": "root"},
+                    "props": {},
+                    "children": [
+                        {
+                            "type": "ia.display.label",
+                            "meta": {"name": "Label"},
+                            "props": {"text": f"Hello from {name}"},
+                        }
+                    ],
+                }
+            }
+        }
+    )
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("project.json", json.dumps({
-            "title": title or name, "description": description, "parent": "",
-            "enabled": True, "inheritable": False, **(settings or {}),
-        }))
+        archive.writestr(
+            "project.json",
+            json.dumps(
+                {
+                    "title": title or name,
+                    "description": description,
+                    "parent": "",
+                    "enabled": True,
+                    "inheritable": False,
+                    **(settings or {}),
+                }
+            ),
+        )
         for view_path, view in views.items():
             archive.writestr(
                 f"com.inductiveautomation.perspective/views/{view_path}/view.json", json.dumps(view)
@@ -131,7 +165,9 @@ def make_project_zip(
     return data
 
 
-def make_gwbk(gateway: SimGateway | None = None, *, path: str | Path | None = None, **options: Any) -> bytes:
+def make_gwbk(
+    gateway: SimGateway | None = None, *, path: str | Path | None = None, **options: Any
+) -> bytes:
     """Return a ``.gwbk`` taken from ``gateway`` (or from a fresh simulator built with ``options``)."""
     data, _ = (gateway or SimGateway(**options)).backup("all")
     if path is not None:

@@ -114,7 +114,8 @@ def home_page_81(name: str, seconds_left: int, user: str | None) -> str:
     m, s = divmod(rem, 60)
     user_html = (
         f'<div class="user-info"><span>{escape(user)}</span></div>'
-        if user else '<a id="login-link" class="login-link" href="/web/login">Login</a>'
+        if user
+        else '<a id="login-link" class="login-link" href="/web/login">Login</a>'
     )
     reset = '<a id="reset-trial-anchor" href="#">Reset Trial</a>' if user else ""
     return f"""<!doctype html>
@@ -130,7 +131,8 @@ def app_page(name: str, user: str | None, restart_pending: bool) -> str:
     """A minimal ``/app`` home for the 8.3 flavour (the full React-ish UI is browser-plugin work)."""
     who = (
         f'<div class="user-info"><span>{escape(user)}</span></div>'
-        if user else '<a class="login-link" href="/data/app/login">Log In</a>'
+        if user
+        else '<a class="login-link" href="/data/app/login">Log In</a>'
     )
     bar = '<div class="restart-required"><button>Restart</button></div>' if restart_pending else ""
     return f"""<!doctype html>

@@ -215,10 +215,20 @@ def _default_tags() -> dict[str, dict[str, Any]]:
                     "name": "Line",
                     "tagType": "Folder",
                     "tags": [
-                        {"name": "Start", "tagType": "AtomicTag", "valueSource": "memory",
-                         "dataType": "Boolean", "value": False},
-                        {"name": "Speed", "tagType": "AtomicTag", "valueSource": "memory",
-                         "dataType": "Float8", "value": 12.5},
+                        {
+                            "name": "Start",
+                            "tagType": "AtomicTag",
+                            "valueSource": "memory",
+                            "dataType": "Boolean",
+                            "value": False,
+                        },
+                        {
+                            "name": "Speed",
+                            "tagType": "AtomicTag",
+                            "valueSource": "memory",
+                            "dataType": "Float8",
+                            "value": 12.5,
+                        },
                     ],
                 }
             ],
@@ -246,7 +256,10 @@ class SimGateway:
         self.uploads: dict[str, SimUpload] = {}
         self.projects: dict[str, SimProject] = {}
         self.tags = _default_tags()
-        self.tag_values: dict[str, Any] = {"[default]Line/Start": False, "[default]Line/Speed": 12.5}
+        self.tag_values: dict[str, Any] = {
+            "[default]Line/Start": False,
+            "[default]Line/Speed": 12.5,
+        }
         self.users: dict[str, str] = {o.admin_user: o.admin_password}
         self.tokens: dict[str, SimToken] = {
             n: SimToken(n, _hash(s), tuple(o.token_levels)) for n, s in o.api_tokens.items()
@@ -413,7 +426,11 @@ class SimGateway:
         return {
             "name": self.options.name,
             "version": self.options.full_version,
-            "redundancy": {"role": "Independent", "activityLevel": "Active", "projectState": "Good"},
+            "redundancy": {
+                "role": "Independent",
+                "activityLevel": "Active",
+                "projectState": "Good",
+            },
             "java": {"version": "17.0.11", "vendor": "Eclipse Adoptium"},
             "os": {"name": "Linux", "version": "6.1", "arch": "amd64"},
             "uptime": int((self.now() - self.started_at) * 1000),
@@ -457,8 +474,12 @@ class SimGateway:
     def licenses(self) -> dict[str, Any]:
         return {
             "items": [
-                {"licenseKey": None, "mode": "Trial", "edition": self.options.edition,
-                 "trialSecondsLeft": self.trial_seconds_left()}
+                {
+                    "licenseKey": None,
+                    "mode": "Trial",
+                    "edition": self.options.edition,
+                    "trialSecondsLeft": self.trial_seconds_left(),
+                }
             ],
             "metadata": {"total": 1},
         }
@@ -491,8 +512,13 @@ class SimGateway:
         return name
 
     def add_token(
-        self, name: str, secret: str, levels: tuple[str, ...] | list[str] | None = None,
-        *, external: bool = False, enabled: bool = True,
+        self,
+        name: str,
+        secret: str,
+        levels: tuple[str, ...] | list[str] | None = None,
+        *,
+        external: bool = False,
+        enabled: bool = True,
     ) -> None:
         levels = tuple(levels if levels is not None else self.options.token_levels)
         self.tokens[name] = SimToken(name, _hash(secret), levels, enabled, external)
@@ -514,7 +540,10 @@ class SimGateway:
                 raise SimHTTPError(400, "api-token config needs keyHash (from /api-token/generate)")
             levels = tuple(config.get("securityLevels") or self.options.token_levels)
             self.tokens[res["name"]] = SimToken(
-                res["name"], key_hash, levels, bool(res.get("enabled", True)),
+                res["name"],
+                key_hash,
+                levels,
+                bool(res.get("enabled", True)),
                 res.get("collection") == "external",
             )
             created.append({"name": res["name"], "signature": secrets.token_hex(8)})
@@ -549,8 +578,11 @@ class SimGateway:
         if flow["user"]:
             flow["complete"] = True
             return {"complete": True, "token": self._new_flow_token(flow)}
-        return {"complete": False, "nextChallenge": [{"type": "basic"}],
-                "token": self._new_flow_token(flow)}
+        return {
+            "complete": False,
+            "nextChallenge": [{"type": "basic"}],
+            "token": self._new_flow_token(flow),
+        }
 
     def idp_submit_basic(self, token: Any, challenge: dict[str, Any]) -> dict[str, Any]:
         flow = self._take_flow(token)
@@ -585,8 +617,11 @@ class SimGateway:
         if self.faults.rotate_csrf:
             session.csrf = secrets.token_urlsafe(24)
         return {
-            "userPayload": {"username": session.user, "roles": ["Administrator"],
-                            "securityLevels": ["Authenticated", "Administrator"]},
+            "userPayload": {
+                "username": session.user,
+                "roles": ["Administrator"],
+                "securityLevels": ["Authenticated", "Administrator"],
+            },
             "csrfToken": session.csrf,
         }
 
@@ -641,7 +676,9 @@ class SimGateway:
                 400, f"Module {meta.id} requires Ignition {need or '?'}, below 8.3; not loadable"
             )
         if not meta.signed and not self.options.allow_unsigned_modules:
-            raise SimHTTPError(400, f"Module {meta.id} is unsigned and unsigned modules are not allowed")
+            raise SimHTTPError(
+                400, f"Module {meta.id} is unsigned and unsigned modules are not allowed"
+            )
         license_text = ""
         if meta.license:
             with open_zip(data) as archive:
@@ -814,8 +851,11 @@ class SimGateway:
 
     def scan(self, what: str) -> dict[str, Any]:
         self.last_scan[what] = self.now()
-        return {"scanActive": False, "lastScanTimestamp": int(self.now() * 1000),
-                "lastScanDuration": 12}
+        return {
+            "scanActive": False,
+            "lastScanTimestamp": int(self.now() * 1000),
+            "lastScanDuration": 12,
+        }
 
     # -- tags --------------------------------------------------------------------------------
 
@@ -834,7 +874,9 @@ class SimGateway:
             node = match
         return node
 
-    def export_tags(self, provider: str = "default", path: str = "", recursive: bool = True) -> dict[str, Any]:
+    def export_tags(
+        self, provider: str = "default", path: str = "", recursive: bool = True
+    ) -> dict[str, Any]:
         node = json.loads(json.dumps(self._tag_folder(provider, path)))
         if not recursive:
             for child in node.get("tags", []):
@@ -915,8 +957,9 @@ class SimGateway:
             with open_zip(data, what="backup") as archive:
                 if BACKUP_MARKER not in archive.namelist():
                     raise SimHTTPError(400, "Not a gateway backup (no gateway.xml)")
-                raw = read_member(archive, BACKUP_MANIFEST, max_bytes=MAX_PROJECT_BYTES,
-                                  max_ratio=1000)
+                raw = read_member(
+                    archive, BACKUP_MANIFEST, max_bytes=MAX_PROJECT_BYTES, max_ratio=1000
+                )
         except ModlError as exc:
             raise SimHTTPError(400, f"Invalid backup file: {exc}") from exc
         if raw is None:
@@ -960,8 +1003,10 @@ class SimGateway:
             "version": self.options.full_version,
             "flavour": self.options.flavour,
             "restarts": self.restarts,
-            "modules": {m.id: {"version": m.version, "state": m.state, "pending": m.pending}
-                        for m in self.modules.values()},
+            "modules": {
+                m.id: {"version": m.version, "state": m.state, "pending": m.pending}
+                for m in self.modules.values()
+            },
             "quarantined": sorted(self.quarantined),
             "projects": sorted(self.projects),
             "restart_tasks": len(self.restart_tasks),
