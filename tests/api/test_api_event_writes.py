@@ -75,10 +75,12 @@ async def test_concurrent_writers_share_transactions(
     database: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     batches: list[int] = []
+    grouped: set[str] = set()
     together = GroupCommit._together
 
     async def counting(batch: list[Any]) -> None:
         batches.append(len(batch))
+        grouped.update(sql.split(" ", 1)[0] for sql, _, _ in batch)
         await together(batch)
 
     monkeypatch.setattr(GroupCommit, "_together", staticmethod(counting))
@@ -102,6 +104,7 @@ async def test_concurrent_writers_share_transactions(
     await asyncio.gather(*(run(i) for i in ids))
 
     assert batches and max(batches) > GroupCommit.SMALL  # the writers really were grouped
+    assert grouped == {"INSERT", "UPDATE"}  # step rows and execution rows alike
     rows = await StepResultRecord.all().order_by("execution_id", "step_index")
     assert len(rows) == 60  # the upsert left one row per step
     assert {r.status for r in rows} == {"completed"}

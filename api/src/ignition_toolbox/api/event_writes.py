@@ -188,9 +188,7 @@ async def update_execution(execution_id: str, values: dict[str, Any], commits: G
         for c in columns
     ]
     db = ExecutionRecord._meta.db
-    await db.execute_query(
-        _execution_sql(db.capabilities.dialect, columns), [*params, execution_id]
-    )
+    await commits.execute(_execution_sql(db.capabilities.dialect, columns), [*params, execution_id])
 
 
 __all__ = ["STEP_COLUMNS", "GroupCommit", "update_execution", "write_step"]
