@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from datetime import datetime
 from functools import cache
 from itertools import groupby
@@ -29,6 +28,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from .models import ExecutionRecord, StepResultRecord
+from .sql_params import placeholders
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +48,9 @@ STEP_COLUMNS = (
 _KEY = ("execution_id", "step_index")
 
 
-def _marks(dialect: str) -> Iterator[str]:
-    n = 0
-    while True:
-        n += 1
-        yield f"${n}" if dialect == "postgres" else "?"
-
-
 @cache
 def _step_sql(dialect: str) -> str:
-    marks = _marks(dialect)
+    marks = placeholders(dialect)
     updates = ", ".join(f"{c} = excluded.{c}" for c in STEP_COLUMNS if c not in _KEY)
     return (
         f"INSERT INTO step_results ({', '.join(STEP_COLUMNS)})"
@@ -68,7 +61,7 @@ def _step_sql(dialect: str) -> str:
 
 @cache
 def _execution_sql(dialect: str, columns: tuple[str, ...]) -> str:
-    marks = _marks(dialect)
+    marks = placeholders(dialect)
     assignments = ", ".join(f"{c} = {next(marks)}" for c in columns)
     return f"UPDATE executions SET {assignments} WHERE id = {next(marks)}"
 

@@ -17,11 +17,12 @@ from typing import Any
 from .executions import SUMMARY_FIELDS, summary_from_row
 from .keys import iso
 from .models import ExecutionRecord
+from .sql_params import placeholders
 
 
 @cache
 def _sql(dialect: str, with_status: bool) -> str:
-    marks = iter(["$1", "$2", "$3"] if dialect == "postgres" else ["?", "?", "?"])
+    marks = placeholders(dialect)
     where = f" WHERE status = {next(marks)}" if with_status else ""
     return (
         f"SELECT {', '.join(SUMMARY_FIELDS)} FROM executions{where}"
