@@ -277,9 +277,11 @@ class ExecutionManager:
                 return self._same_request(existing, fingerprint), False
 
         # A fresh parse goes to a thread; the usual case, a file parsed before, does not, since
-        # under load the hop to a thread and back costs more than the read and hash.
-        playbook = self.library.cached(request.playbook_path, self.plugins) or (
-            await asyncio.to_thread(self.library.load, request.playbook_path, self.plugins)
+        # under load the hop to a thread and back costs more than the small read and the hash.
+        path = request.playbook_path
+        raw = self.library.read_bytes(path)
+        playbook = self.library.parsed_before(raw, self.plugins, path) or (
+            await asyncio.to_thread(self.library.parse, raw, self.plugins, path)
         )
         gateway_url = request.gateway_url
         if request.credential_name:

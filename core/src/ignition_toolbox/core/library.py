@@ -195,31 +195,35 @@ class PlaybookLibrary:
         return decode(self.read_bytes(path), path)
 
     def load(self, path: str, plugins: PluginManager) -> Playbook:
-        return self._parse(self.read_bytes(path), plugins, str(validate_relative_path(path)))
+        return self.parse(self.read_bytes(path), plugins, path)
 
-    def cached(self, path: str, plugins: PluginManager) -> Playbook | None:
-        """The playbook when the file's current bytes were parsed before, else None: one small
-        read and a hash, cheap enough for an event loop (a parse is not; see ``load``)."""
-        raw = self.read_bytes(path)
-        key = (str(validate_relative_path(path)), hashlib.sha256(raw).hexdigest(), id(plugins))
+    def parse(self, raw: bytes, plugins: PluginManager, path: str) -> Playbook:
+        """``raw``, the bytes of ``path``, as a playbook: parsed once per content, then cached."""
+        from .playbook import parse_playbook
+
+        key = self._key(raw, plugins, path)
+        playbook = self._lookup(key)
+        if playbook is None:
+            playbook = parse_playbook(raw, plugins, key[0])
+            self._parsed[key] = playbook
+            if len(self._parsed) > PARSED_CACHE_SIZE:
+                self._parsed.popitem(last=False)
+        return playbook
+
+    def parsed_before(self, raw: bytes, plugins: PluginManager, path: str) -> Playbook | None:
+        """The playbook when these bytes of ``path`` were parsed before, else None: a hash and a
+        lookup, cheap enough for an event loop (a parse is not)."""
+        return self._lookup(self._key(raw, plugins, path))
+
+    def _lookup(self, key: tuple[str, str, int]) -> Playbook | None:
         cached = self._parsed.get(key)
         if cached is not None:
             self._parsed.move_to_end(key)
         return cached
 
-    def _parse(self, raw: bytes, plugins: PluginManager, source: str) -> Playbook:
-        from .playbook import parse_playbook
-
-        key = (source, hashlib.sha256(raw).hexdigest(), id(plugins))
-        cached = self._parsed.get(key)
-        if cached is not None:
-            self._parsed.move_to_end(key)
-            return cached
-        playbook = parse_playbook(raw, plugins, source)
-        self._parsed[key] = playbook
-        if len(self._parsed) > PARSED_CACHE_SIZE:
-            self._parsed.popitem(last=False)
-        return playbook
+    @staticmethod
+    def _key(raw: bytes, plugins: PluginManager, path: str) -> tuple[str, str, int]:
+        return (str(validate_relative_path(path)), hashlib.sha256(raw).hexdigest(), id(plugins))
 
     # -- listing -------------------------------------------------------------------------------
 
@@ -253,7 +257,7 @@ class PlaybookLibrary:
         try:
             raw = self.read_bytes(relative)
             if plugins is not None:
-                playbook = self._parse(raw, plugins, relative)
+                playbook = self.parse(raw, plugins, relative)
                 entry.name, entry.description, entry.version = (
                     playbook.name,
                     playbook.description,
