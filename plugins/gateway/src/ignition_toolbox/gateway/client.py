@@ -32,6 +32,7 @@ from .errors import (
     GatewayRestartingError,
     GatewayUnreachableError,
 )
+from .transport import AiohttpTransport
 
 API = "/data/api/v1"
 DEFAULT_TIMEOUT = 30.0
@@ -120,10 +121,11 @@ class GatewayClient:
         self.timeout = timeout
         self.credential_name = credential_name
         self._csrf: str | None = None
+        tls = tls_verify(verify, ca_cert)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            transport=transport,
-            verify=tls_verify(verify, ca_cert),
+            transport=transport or AiohttpTransport(verify=tls),
+            verify=tls,
             timeout=timeout,
             follow_redirects=False,
             headers={"User-Agent": "ignition-toolbox-gateway/0.1"},

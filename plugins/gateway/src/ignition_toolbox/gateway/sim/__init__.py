@@ -5,7 +5,7 @@ ASGI app usable in-process through ``httpx.ASGITransport``; ``serve`` runs it on
 """
 
 from .app import SimASGI, apply_faults, create_app
-from .builders import make_gwbk, make_modl, make_project_zip
+from .builders import make_gwbk, make_modl, make_project_zip, make_tls_cert
 from .clock import SimClock
 from .serve import SimServer, running, serve, serve_async
 from .state import SimGateway, SimHTTPError, SimOptions
@@ -22,6 +22,7 @@ __all__ = [
     "make_gwbk",
     "make_modl",
     "make_project_zip",
+    "make_tls_cert",
     "running",
     "serve",
     "serve_async",

@@ -580,16 +580,30 @@ class SimASGI:
     """The ASGI entry point: the Quart app behind connection-level faults.
 
     While the gateway is down the in-process app raises ``ConnectionRefusedError`` (what a client sees
-    as a refused connection); ``serve`` additionally closes the real listening socket.
+    as a refused connection); ``serve`` additionally closes the real listening socket. On a real
+    socket (``drop_when_down``) a request that arrives in the moment before the socket closes gets
+    its connection dropped mid-answer, as from a gateway going down: raising there would make
+    Hypercorn answer 500, which no real gateway sends for being down.
     """
 
     def __init__(self, gateway: SimGateway):
         self.gateway = gateway
         self.quart = build_quart(gateway)
+        self.drop_when_down = False
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and not scope.get("path", "").startswith("/__sim__"):
             if self.gateway.refusing_connections():
+                if self.drop_when_down:
+                    # Headers that promise a body, then none: Hypercorn closes the connection.
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 503,
+                            "headers": [(b"content-length", b"1")],
+                        }
+                    )
+                    return
                 raise ConnectionRefusedError("simulated gateway is down")
             if self.gateway.faults.slow_seconds > 0:
                 await asyncio.sleep(self.gateway.faults.slow_seconds)

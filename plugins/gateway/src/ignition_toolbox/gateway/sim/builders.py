@@ -175,4 +175,44 @@ def make_gwbk(
     return data
 
 
-__all__ = ["make_gwbk", "make_modl", "make_project_zip"]
+def make_tls_cert(host: str = "127.0.0.1", days: int = 1) -> tuple[str, str]:
+    """A self-signed certificate for ``host`` (an IP address or a DNS name) and its key, as PEM.
+
+    For a simulator or stub served over HTTPS: a client must be given the certificate as its CA
+    (a credential's ``ca_cert``) to trust it, as with a gateway's own self-signed certificate.
+    """
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    try:
+        alt_name: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        alt_name = x509.DNSName(host)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"gateway-sim {host}")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([alt_name]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem.decode()
+
+
+__all__ = ["make_gwbk", "make_modl", "make_project_zip", "make_tls_cert"]

@@ -48,6 +48,7 @@ class SimServer:
 
     def __init__(self, app: SimASGI, host: str = "127.0.0.1", port: int = 0):
         self.app = app
+        app.drop_when_down = True
         self.gateway: SimGateway = app.gateway
         self.host = host
         self.port = port
