@@ -366,10 +366,13 @@ async def server_mode(
         timeout = args.run_timeout
 
         singles = []
+        single_ids = []
         for index in range(args.single_runs):
-            status, seconds, *_ = await through_server(
+            single_started = time.time()
+            status, seconds, _, single_id = await through_server(
                 api, watcher, f"fleet-{index}", module_path, timeout
             )
+            single_ids.append((single_id, single_started))
             if status != "completed":
                 raise SystemExit(f"single-gateway run ended {status}:\n{''.join(server.tail)}")
             singles.append(seconds)
@@ -388,6 +391,8 @@ async def server_mode(
         sims_cpu = sum(cpu_seconds(child.pid) for child in sims) - sims_before
         busy_after, total_after = machine_busy()
         steps = await step_figures(api, [r[3] for r in results], fleet_started)
+        single_id, single_started = single_ids[-1]
+        single_steps = await step_figures(api, [single_id], single_started)
     return {
         "mode": "server",
         "server_start_seconds": round(server.started_seconds, 3),
@@ -404,6 +409,8 @@ async def server_mode(
         ),
         "machine_cpus": os.cpu_count(),
         **steps,
+        "single_step_seconds": single_steps["fleet_step_p50_seconds"],
+        "single_step_done_seconds": single_steps["fleet_step_done_p50_seconds"],
     }
 
 

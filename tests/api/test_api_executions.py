@@ -64,6 +64,9 @@ async def test_status_and_list_shapes(running: Running) -> None:
         "total_steps",
     ):
         assert key in row
+    # The guide's field order, not alphabetical: JSON bodies are encoded without sorting keys.
+    text = await (await running.client.get("/api/executions?limit=1")).get_data(as_text=True)
+    assert text.startswith('[{"execution_id":')
     filtered = await (await running.client.get("/api/executions?status=running")).get_json()
     assert all(r["status"] == "running" for r in filtered)
 
