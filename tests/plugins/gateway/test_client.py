@@ -222,3 +222,24 @@ def test_path_must_be_relative(gw: SimGateway) -> None:
                 await client.request("GET", "//evil.example/x")
 
     asyncio.run(go())
+
+
+async def test_polls_start_a_pause_apart_whatever_the_answers_take() -> None:
+    import asyncio
+
+    from ignition_toolbox.gateway.client import Stopwatch
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    watch = Stopwatch()
+    await watch.timed(asyncio.sleep(0.1))  # a poll that took 0.1 s
+    await watch.pause(sleep, 0.25)
+    await watch.pause(sleep, 0.25)  # no call in between: the whole pause
+    await watch.timed(asyncio.sleep(0.3))  # slower than the pause: still a fifth of it
+    await watch.pause(sleep, 0.25)
+    assert 0.13 <= slept[0] <= 0.15
+    assert slept[1:] == [0.25, 0.05]
+    assert watch.elapsed >= 0.1 + sum(slept) + 0.3

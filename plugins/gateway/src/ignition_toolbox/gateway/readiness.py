@@ -7,7 +7,9 @@ it to be ready again. Ready means ``/StatusPing`` says RUNNING *and* ``/data`` s
 Sleeps go through the caller's ``sleep`` (a step's ``ctx.sleep``) so pause and cancel reach them.
 
 Polls start 0.25 s apart and then wait a tenth of the time waited so far (``poll_pause``), at most
-``interval``: the wait overshoots the moment the gateway is ready by about 10 % at worst. A doubling
+``interval``: the wait overshoots the moment the gateway is ready by about 10 % at worst. The pause
+runs from the start of one poll to the start of the next (``Stopwatch.pause``), so slow answers do
+not add up. A doubling
 backoff (0.25, 0.5, 1, 2 s) could overshoot a 2 s restart by a whole ``interval``, and did so for most
 of a 50-gateway fleet (bench/fleet.py), while a 2-minute restart is still polled every ``interval``.
 """
@@ -83,9 +85,7 @@ async def wait_for_ready(
                     f"(last state: {state})",
                     {"last_state": state, "states_seen": seen, "timeout_seconds": timeout},
                 )
-            pause = poll_pause(watch.elapsed, interval)
-            await sleep(pause)
-            watch.elapsed += pause
+            await watch.pause(sleep, poll_pause(watch.elapsed, interval))
         attempts += 1
         state, details = await watch.timed(probe(client, call_timeout))
         if not seen or seen[-1] != state:
@@ -118,8 +118,7 @@ async def wait_for_restart(
     down: str | None = None
     call_timeout = max(1.0, min(client.timeout, interval * 5))
     while watch.elapsed < grace:
-        await sleep(quick)
-        watch.elapsed += quick
+        await watch.pause(sleep, quick)
         state, _ = await watch.timed(probe(client, call_timeout))
         if state != "RUNNING":
             down = state

@@ -290,9 +290,7 @@ async def wait_for_module(ctx: StepContext, params: dict[str, Any]) -> dict[str,
                 f"Module {module_id} did not become {wanted} within {timeout:g} s (now: {seen})",
                 {"module_id": module_id, "last": last},
             )
-        pause = poll_pause(watch.elapsed, interval)
-        await ctx.sleep(pause)
-        watch.elapsed += pause
+        await watch.pause(ctx.sleep, poll_pause(watch.elapsed, interval))
 
 
 def _matches(item: dict[str, Any], state: str | None, version: str | None) -> bool:
