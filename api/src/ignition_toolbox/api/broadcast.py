@@ -61,7 +61,8 @@ class Client:
         """Queued updates first (in order), then the newest frame of each execution."""
         if not self._updates and not self._frames:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):  # no task per wait, unlike wait_for
+                    await self._wake.wait()
             except TimeoutError:
                 return []
         self._wake.clear()

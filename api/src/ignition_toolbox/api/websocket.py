@@ -45,7 +45,10 @@ async def _sender(client: Client, principal: Principal) -> int:
     while True:
         batch = await client.next_batch(timeout=REVALIDATE_SECONDS)
         for text in batch:
-            await asyncio.wait_for(websocket.send(text), timeout)
+            # asyncio.timeout, not wait_for: wait_for wraps every send in a new task, a cost paid
+            # per message per viewer.
+            async with asyncio.timeout(timeout):
+                await websocket.send(text)
         if client.overflowed:
             return 1008
         if client.close_code is not None:
