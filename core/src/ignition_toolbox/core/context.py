@@ -83,7 +83,8 @@ class Controls:
                 return
             started = loop.time()
             try:
-                await asyncio.wait_for(self.paused.wait(), remaining)
+                async with asyncio.timeout(remaining):  # no extra task per sleep, unlike wait_for
+                    await self.paused.wait()
             except TimeoutError:
                 return
             remaining -= loop.time() - started
