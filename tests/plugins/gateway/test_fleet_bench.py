@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 BENCH = ROOT / "bench" / "fleet.py"
 TINY = ["--gateways", "2", "--restart-seconds", "0.5", "--single-runs", "1", "--calls", "20"]
-TINY += ["--sim-procs", "1", "--run-timeout", "60"]
+TINY += ["--sim-procs", "1", "--run-timeout", "60", "--rounds", "1"]
 
 
 def run_bench(tmp_path: Path, *extra: str) -> dict[str, object]:
