@@ -76,7 +76,7 @@ async def test_stalled_viewer_is_dropped_and_the_others_get_every_frame(
                     break
             run_seconds = time.monotonic() - began
         # 100 frames of 400 KB fill the stalled peer's buffers within a second or so; the
-        # kernel then gives up on it after the 5 s send timeout.
+        # kernel then gives up on it after the 4 s send timeout.
         while _server_holds(server, port) and time.monotonic() - began < 15:
             await asyncio.sleep(0.1)
         dropped_after = time.monotonic() - began
