@@ -96,6 +96,11 @@ async def test_request_arrives_as_httpx_built_it() -> None:
         )
         sent = response.json()
         bare = (await client.request("POST", "/data/api/v1/restart-tasks/restart")).json()
+        # Built URLs are reused per path and query, never across queries.
+        again = await client.request(
+            "POST", "/data/api/v1/modules/upload", params={"fileName": "other.modl"}, content=b"x"
+        )
+        assert again.json()["query"] == "fileName=other.modl"
     assert sent["method"] == "POST"
     assert sent["query"] == "fileName=my+module+%C3%BC+%2B%26.modl"
     assert sent["body"] == "\x00PK\x03\x04 bytes"
