@@ -153,3 +153,45 @@ def test_statements_per_dialect() -> None:
     assert event_writes._execution_sql("postgres", ("error", "status")) == (
         "UPDATE executions SET error = $1, status = $2 WHERE id = $3"
     )
+
+
+async def test_inserted_rows_read_back_as_the_orm_wrote_them(database: None) -> None:
+    from ignition_toolbox.api.models import AuditRecord
+
+    commits = GroupCommit()
+    now = datetime.now(UTC)
+    row = {
+        "id": str(uuid.uuid4()),
+        "playbook_path": "p.yaml",
+        "playbook_name": "P",
+        "playbook_hash": "0" * 64,
+        "status": "pending",
+        "parameters": {"count": 3, "names": ["a", "ü"]},
+        "gateway_url": None,
+        "credential_name": "plant",
+        "debug_mode": True,
+        "current_step_index": 0,
+        "total_steps": 3,
+        "error": None,
+        "created_by": None,
+        "idempotency_key": None,
+        "request_hash": None,
+        "created_at": now,
+        "started_at": now,
+        "completed_at": None,
+    }
+    audit = {"action": "execution.started", "actor": "local", "target": row["id"], "ip": None}
+    await asyncio.gather(
+        event_writes.insert_row(ExecutionRecord, row, commits),
+        event_writes.insert_row(
+            AuditRecord,
+            {**audit, "outcome": "success", "details": {"k": "v"}, "timestamp": now},
+            commits,
+        ),
+    )
+    stored = await ExecutionRecord.get(id=row["id"])
+    assert stored.parameters == {"count": 3, "names": ["a", "ü"]}
+    assert stored.debug_mode is True and stored.credential_name == "plant"
+    assert stored.created_at is not None and abs((stored.created_at - now).total_seconds()) < 1
+    logged = await AuditRecord.get(target=row["id"])
+    assert logged.details == {"k": "v"} and logged.action == "execution.started"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
+from .event_writes import GroupCommit, insert_row
 from .models import AuditRecord
 
 log = logging.getLogger(__name__)
@@ -18,17 +20,24 @@ async def record(
     outcome: str = "success",
     ip: str | None = None,
     details: dict[str, Any] | None = None,
+    commits: GroupCommit | None = None,
 ) -> None:
-    """Best effort: a failed audit write is logged but never turns a done action into an error."""
+    """Best effort: a failed audit write is logged but never turns a done action into an error.
+
+    ``commits`` writes the row with the other writes in flight (a hot path such as a start)."""
+    row = {
+        "action": action,
+        "actor": actor,
+        "target": (target or "")[:255] or None,
+        "outcome": outcome,
+        "ip": ip,
+        "details": details or {},
+    }
     try:
-        await AuditRecord.create(
-            action=action,
-            actor=actor,
-            target=(target or "")[:255] or None,
-            outcome=outcome,
-            ip=ip,
-            details=details or {},
-        )
+        if commits is None:
+            await AuditRecord.create(**row)
+        else:
+            await insert_row(AuditRecord, {**row, "timestamp": datetime.now(UTC)}, commits)
     except Exception:
         log.exception("could not write audit row for %s", action)
 

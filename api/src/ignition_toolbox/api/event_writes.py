@@ -25,6 +25,8 @@ from functools import cache
 from itertools import groupby
 from typing import Any
 
+from tortoise.fields import JSONField
+from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from .models import ExecutionRecord, StepResultRecord
@@ -66,7 +68,16 @@ def _execution_sql(dialect: str, columns: tuple[str, ...]) -> str:
     return f"UPDATE executions SET {assignments} WHERE id = {next(marks)}"
 
 
-def _json(model: type[StepResultRecord] | type[ExecutionRecord], name: str, value: Any) -> Any:
+@cache
+def _insert_sql(dialect: str, table: str, columns: tuple[str, ...]) -> str:
+    marks = placeholders(dialect)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)})"
+        f" VALUES ({', '.join(next(marks) for _ in columns)})"
+    )
+
+
+def _json(model: type[Model], name: str, value: Any) -> Any:
     """The JSON field's own encoding (the text both SQLite and PostgreSQL's jsonb accept)."""
     return model._meta.fields_map[name].to_db_value(value, model)
 
@@ -184,4 +195,22 @@ async def update_execution(execution_id: str, values: dict[str, Any], commits: G
     await commits.execute(_execution_sql(db.capabilities.dialect, columns), [*params, execution_id])
 
 
-__all__ = ["STEP_COLUMNS", "GroupCommit", "update_execution", "write_step"]
+async def insert_row(model: type[Model], values: dict[str, Any], commits: GroupCommit) -> None:
+    """``INSERT INTO <model's table> (<values' columns>)``, committed with the other writes in
+    flight. ``values`` names every column: model defaults are Python-side, not in the schema.
+    JSON fields are encoded here. For rows on
+    a hot path (an execution's own row, the audit row of its start): the ORM's ``create`` costs a
+    database round trip and a commit of its own per row."""
+    fields = model._meta.fields_map
+    columns = tuple(values)
+    params = [
+        _json(model, c, values[c]) if isinstance(fields[c], JSONField) else values[c]
+        for c in columns
+    ]
+    db = model._meta.db
+    await commits.execute(
+        _insert_sql(db.capabilities.dialect, model._meta.db_table, columns), params
+    )
+
+
+__all__ = ["STEP_COLUMNS", "GroupCommit", "insert_row", "update_execution", "write_step"]

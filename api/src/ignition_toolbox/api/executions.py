@@ -215,6 +215,11 @@ class ExecutionManager:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
+    @property
+    def commits(self) -> event_writes.GroupCommit:
+        """The writes in flight, for rows written on a start's path (its audit row)."""
+        return self._commits
+
     async def start(self) -> int:
         swept = await self.sweep()
         self._workers = [
@@ -329,27 +334,39 @@ class ExecutionManager:
             raise RateLimitedError(
                 "Too many executions are waiting; try again later", retry_after=5
             )
+        now = _now()
+        row: dict[str, Any] = {
+            "id": execution_id,
+            "playbook_path": playbook.source,
+            "playbook_name": playbook.name,
+            "playbook_hash": playbook.content_hash,
+            "status": "pending",
+            "parameters": stored_parameters,
+            "gateway_url": gateway_url,
+            "credential_name": request.credential_name,
+            "debug_mode": request.debug_mode,
+            "current_step_index": 0,
+            "total_steps": len(playbook.steps),
+            "error": None,
+            "created_by": created_by,
+            "idempotency_key": scoped_key,
+            "request_hash": fingerprint if scoped_key else None,
+            "created_at": now,
+            "started_at": now,
+            "completed_at": None,
+        }
         self._reserved += 1
         try:
             from tortoise.exceptions import IntegrityError
 
             try:
-                record = await ExecutionRecord.create(
-                    id=execution_id,
-                    playbook_path=playbook.source,
-                    playbook_name=playbook.name,
-                    playbook_hash=playbook.content_hash,
-                    status="pending",
-                    parameters=stored_parameters,
-                    gateway_url=gateway_url,
-                    credential_name=request.credential_name,
-                    debug_mode=request.debug_mode,
-                    total_steps=len(playbook.steps),
-                    created_by=created_by,
-                    idempotency_key=scoped_key,
-                    request_hash=fingerprint if scoped_key else None,
-                    started_at=_now(),
-                )
+                if scoped_key is None:
+                    # The common start: its row joins the writes in flight (group commit). With
+                    # an Idempotency-Key the ORM's insert reports a reused key as IntegrityError.
+                    await event_writes.insert_row(ExecutionRecord, row, self._commits)
+                    record = ExecutionRecord(**row)
+                else:
+                    record = await ExecutionRecord.create(**row)
             except IntegrityError:
                 existing = await ExecutionRecord.get_or_none(idempotency_key=scoped_key)
                 if existing is None:

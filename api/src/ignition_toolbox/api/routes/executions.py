@@ -45,9 +45,8 @@ async def start_execution() -> tuple[dict[str, Any], int]:
             "Idempotency-Key must be 1-200 visible ASCII characters", {"header": "Idempotency-Key"}
         )
     who = principal()
-    record, created = await state.require_manager().submit(
-        start, created_by=who.key_id, idempotency_key=key
-    )
+    manager = state.require_manager()
+    record, created = await manager.submit(start, created_by=who.key_id, idempotency_key=key)
     if created:
         await audit.record(
             "execution.started",
@@ -55,6 +54,7 @@ async def start_execution() -> tuple[dict[str, Any], int]:
             target=record.id,
             ip=client_ip(),
             details={"playbook_path": record.playbook_path},
+            commits=manager.commits,
         )
     return {
         "execution_id": record.id,
