@@ -152,3 +152,22 @@ async def test_tls_is_verified_and_a_credential_ca_is_trusted(tmp_path: Path) ->
             ] == "GET"
         async with GatewayClient(url, verify=False) as client:
             assert (await client.request("GET", "/x", auth="none")).status_code == 200
+
+
+def test_a_proxy_in_the_environment_keeps_httpx_s_own_engine(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ignition_toolbox.gateway.transport import AiohttpTransport, default_transport
+
+    for name in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    assert isinstance(default_transport(True), AiohttpTransport)
+    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
+    assert default_transport(True) is None  # httpx applies the proxy and NO_PROXY itself

@@ -32,7 +32,7 @@ from .errors import (
     GatewayRestartingError,
     GatewayUnreachableError,
 )
-from .transport import AiohttpTransport
+from .transport import default_transport
 
 API = "/data/api/v1"
 DEFAULT_TIMEOUT = 30.0
@@ -132,7 +132,7 @@ class GatewayClient:
         tls = tls_verify(verify, ca_cert)
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
-            transport=transport or AiohttpTransport(verify=tls),
+            transport=transport or default_transport(tls),
             verify=tls,
             timeout=timeout,
             follow_redirects=False,

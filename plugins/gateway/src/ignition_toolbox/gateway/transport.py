@@ -17,6 +17,7 @@ What this adapter keeps exactly as httpx would have it:
 from __future__ import annotations
 
 import contextlib
+import os
 import ssl
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -129,4 +130,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             self._session = None
 
 
-__all__ = ["AiohttpTransport", "httpx_errors"]
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+def default_transport(verify: bool | ssl.SSLContext) -> AiohttpTransport | None:
+    """This transport, or ``None`` (httpx's own engine) where the environment names a proxy:
+    httpx applies ``HTTP(S)_PROXY``/``NO_PROXY`` itself, and those setups keep exactly that."""
+    if any(os.environ.get(name) or os.environ.get(name.lower()) for name in _PROXY_VARIABLES):
+        return None
+    return AiohttpTransport(verify=verify)
+
+
+__all__ = ["AiohttpTransport", "default_transport", "httpx_errors"]
