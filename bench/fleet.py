@@ -381,6 +381,7 @@ async def server_mode(
         cpu_before = cpu_seconds(server.process.pid)
         sims_before = sum(cpu_seconds(child.pid) for child in sims)
         busy_before, total_before = machine_busy()
+        bench_before = time.process_time()
         started = time.perf_counter()
         fleet_started = time.time()
         results = await asyncio.gather(
@@ -389,6 +390,7 @@ async def server_mode(
         fleet = time.perf_counter() - started
         server_cpu = cpu_seconds(server.process.pid) - cpu_before
         sims_cpu = sum(cpu_seconds(child.pid) for child in sims) - sims_before
+        bench_cpu = time.process_time() - bench_before
         busy_after, total_after = machine_busy()
         steps = await step_figures(api, [r[3] for r in results], fleet_started)
         single_id, single_started = single_ids[-1]
@@ -404,6 +406,7 @@ async def server_mode(
         "websocket_messages": watcher.messages,
         "server_cpu_over_fleet_wall": round(server_cpu / fleet, 3),
         "simulators_cpu_over_fleet_wall": round(sims_cpu / fleet, 3),
+        "bench_cpu_over_fleet_wall": round(bench_cpu / fleet, 3),
         "machine_busy_fraction": round(
             (busy_after - busy_before) / max(1e-9, total_after - total_before), 3
         ),
