@@ -59,7 +59,9 @@ def _server(app: SimASGI) -> _Server:
         http=_HTTP,
         lifespan="off",
         log_config=None,  # leave the host process's logging as it is
-        log_level="warning",
+        # Quiet, as under Hypercorn with errorlog=None: a dropped answer (a fault or a restart's
+        # down window) would otherwise print "ASGI callable returned without completing response".
+        log_level="critical",
         access_log=False,
         server_header=False,
         timeout_keep_alive=5,
