@@ -152,9 +152,17 @@ async def get(name: str) -> CredentialRecord:
     return record
 
 
-def resolver(vault: Vault) -> Callable[[str], Awaitable[Credential]]:
+def resolver(
+    vault: Vault, read: CredentialRecord | None = None
+) -> Callable[[str], Awaitable[Credential]]:
+    """Credentials by name for one execution. ``read`` is a row the start already read (the
+    execution's own credential): using it saves the run a second read of the same row, and the run
+    uses that credential as it was when the run was accepted."""
+
     async def resolve(name: str) -> Credential:
-        record = await CredentialRecord.get_or_none(name=name)
+        record = read if read is not None and read.name == name else None
+        if record is None:
+            record = await CredentialRecord.get_or_none(name=name)
         if record is None:
             raise CredentialNotFoundError(f"Credential '{name}' not found", {"name": name})
         values = vault.decrypt(record)

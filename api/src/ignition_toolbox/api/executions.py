@@ -289,6 +289,7 @@ class ExecutionManager:
             await asyncio.to_thread(self.library.parse, raw, self.plugins, path)
         )
         gateway_url = request.gateway_url
+        stored: CredentialRecord | None = None
         if request.credential_name:
             stored = await CredentialRecord.get_or_none(name=request.credential_name)
             if stored is None:
@@ -316,7 +317,7 @@ class ExecutionManager:
             execution_id=execution_id,
             gateway_url=gateway_url,
             credential_name=request.credential_name,
-            credentials=credentials.resolver(self.vault),
+            credentials=credentials.resolver(self.vault, stored),
             debug=request.debug_mode,
             artifacts_dir=self.artifacts_root / execution_id,
             library=self.library,
