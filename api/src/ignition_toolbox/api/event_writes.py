@@ -82,6 +82,15 @@ def _json(model: type[Model], name: str, value: Any) -> Any:
     return model._meta.fields_map[name].to_db_value(value, model)
 
 
+def _db_values(model: type[Model], values: dict[str, Any], columns: tuple[str, ...]) -> list[Any]:
+    """``values`` in ``columns`` order, each JSON field through its own encoding."""
+    fields = model._meta.fields_map
+    return [
+        _json(model, c, values[c]) if isinstance(fields[c], JSONField) else values[c]
+        for c in columns
+    ]
+
+
 _Write = tuple[str, list[Any], "asyncio.Future[None]"]  # statement, parameters, its writer
 
 
@@ -187,10 +196,7 @@ async def write_step(
 async def update_execution(execution_id: str, values: dict[str, Any], commits: GroupCommit) -> None:
     """``UPDATE executions SET <values> WHERE id = ...``; JSON columns are encoded here."""
     columns = tuple(sorted(values))
-    params = [
-        _json(ExecutionRecord, c, values[c]) if c in ("error", "parameters") else values[c]
-        for c in columns
-    ]
+    params = _db_values(ExecutionRecord, values, columns)
     db = ExecutionRecord._meta.db
     await commits.execute(_execution_sql(db.capabilities.dialect, columns), [*params, execution_id])
 
@@ -198,15 +204,10 @@ async def update_execution(execution_id: str, values: dict[str, Any], commits: G
 async def insert_row(model: type[Model], values: dict[str, Any], commits: GroupCommit) -> None:
     """``INSERT INTO <model's table> (<values' columns>)``, committed with the other writes in
     flight. ``values`` names every column: model defaults are Python-side, not in the schema.
-    JSON fields are encoded here. For rows on
-    a hot path (an execution's own row, the audit row of its start): the ORM's ``create`` costs a
-    database round trip and a commit of its own per row."""
-    fields = model._meta.fields_map
+    For rows on a hot path (an execution's own row, the audit row of its start): the ORM's
+    ``create`` costs a database round trip and a commit of its own per row."""
     columns = tuple(values)
-    params = [
-        _json(model, c, values[c]) if isinstance(fields[c], JSONField) else values[c]
-        for c in columns
-    ]
+    params = _db_values(model, values, columns)
     db = model._meta.db
     await commits.execute(
         _insert_sql(db.capabilities.dialect, model._meta.db_table, columns), params
