@@ -62,7 +62,8 @@ class Settings:
     ws_handshake_limit: str = "30/minute"
     ws_connections_per_key: int = 20
     # SECURITY.md R3 drops a stalled viewer within 5 s of its stall. This timer only starts once
-    # the socket buffers in between are full: about 0.5 s at 10 frames/s of 50 KB (bench/server_ws.py).
+    # the socket buffers in between are full: about 0.5 s at 10 frames/s of 50 KB
+    # (bench/server_ws.py).
     ws_send_timeout: float = 4.0
     ws_queue_size: int = 256
     graceful_timeout: float = 10.0

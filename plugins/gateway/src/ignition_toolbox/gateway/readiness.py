@@ -9,9 +9,9 @@ Sleeps go through the caller's ``sleep`` (a step's ``ctx.sleep``) so pause and c
 Polls start 0.25 s apart and then wait a tenth of the time waited so far (``poll_pause``), at most
 ``interval``: the wait overshoots the moment the gateway is ready by about 10 % at worst. The pause
 runs from the start of one poll to the start of the next (``Stopwatch.pause``), so slow answers do
-not add up. A doubling
-backoff (0.25, 0.5, 1, 2 s) could overshoot a 2 s restart by a whole ``interval``, and did so for most
-of a 50-gateway fleet (bench/fleet.py), while a 2-minute restart is still polled every ``interval``.
+not add up. A doubling backoff (0.25, 0.5, 1, 2 s) could overshoot a 2 s restart by a whole
+``interval``, and did so for most of a 50-gateway fleet (bench/fleet.py), while a 2-minute restart
+is still polled every ``interval``.
 """
 
 from __future__ import annotations

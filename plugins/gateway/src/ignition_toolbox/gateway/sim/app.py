@@ -582,8 +582,8 @@ class SimASGI:
     While the gateway is down the in-process app raises ``ConnectionRefusedError`` (what a client sees
     as a refused connection); ``serve`` additionally closes the real listening socket. On a real
     socket (``drop_when_down``) a request that arrives in the moment before the socket closes gets
-    its connection dropped mid-answer, as from a gateway going down: raising there would make
-    Hypercorn answer 500, which no real gateway sends for being down.
+    its connection dropped mid-answer, as from a gateway going down: raising there would make the
+    ASGI server answer 500, which no real gateway sends for being down.
     """
 
     def __init__(self, gateway: SimGateway):
@@ -595,7 +595,7 @@ class SimASGI:
         if scope["type"] == "http" and not scope.get("path", "").startswith("/__sim__"):
             if self.gateway.refusing_connections():
                 if self.drop_when_down:
-                    # Headers that promise a body, then none: Hypercorn closes the connection.
+                    # Headers that promise a body, then none: the server closes the connection.
                     await send(
                         {
                             "type": "http.response.start",
