@@ -36,9 +36,9 @@ async def _secret_guarded(
     the element and, when the element is a secret field, its parent too (``SECRET_FIELD_PROBE``).
     Strict mode refuses two matches before anything is typed, so on a secret field the probe fails
     at once; the value is then marked secret and ``act`` runs again on the element alone (a trace
-    shows that refused first attempt). A probe that fails for any other reason (no such element, the page went away,
-    a cancel) also marks the value: the trace already holds the action's arguments, and redacting
-    too much is the safe side.
+    shows that refused first attempt). A probe that fails for any other reason (no such element,
+    the page went away, a cancel) also marks the value: the trace already holds the action's
+    arguments, and redacting too much is the safe side.
     """
     locator = session.page.locator(p["selector"])
     if p.get("secret"):
