@@ -78,7 +78,7 @@ def test_json_output_is_machine_readable(playbook: Path) -> None:
 def test_credentials_come_from_the_environment_and_stay_secret(tmp_path: Path) -> None:
     path = tmp_path / "cred.yaml"
     path.write_text(
-        "name: c\nsteps:\n  - {id: a, type: utility.log, parameters: {message: 'user={{ credential.plant-gw.username }} pw={{ credential.plant-gw.password }}'}}\n"
+        "name: c\nsteps:\n  - {id: a, type: utility.log, parameters: {message: 'user={{ credential.plant-gw.username }}'}}\n"
     )
     env = {
         **os.environ,
@@ -87,8 +87,16 @@ def test_credentials_come_from_the_environment_and_stay_secret(tmp_path: Path) -
     }
     result = itk("run", str(path), "--json", env=env)
     assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["step_results"][0]["output"]["message"] == "user=admin"
+
+    leaky = tmp_path / "leaky.yaml"
+    leaky.write_text(
+        "name: c\nsteps:\n  - {id: a, type: utility.log, parameters: {message: 'pw={{ credential.plant-gw.password }}'}}\n"
+    )
+    result = itk("run", str(leaky), "--json", env=env)
+    assert result.returncode == 2
+    assert "credential 'plant-gw' password is a secret" in result.stderr
     assert "S3CR3T-cli" not in result.stdout + result.stderr
-    assert json.loads(result.stdout)["step_results"][0]["output"]["message"] == "user=admin pw=***"
 
 
 def test_ctrl_c_cancels_cleanly_and_runs_finally_steps(tmp_path: Path) -> None:

@@ -80,6 +80,13 @@ async def _echo(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {"value": params.get("value")}
 
 
+async def _send(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """A sink: reveals its secret for ``url``, as a plugin's HTTP or browser step would."""
+    text = ctx.reveal(params["secret"], params["url"])
+    probe.calls.append(f"sent {len(text)} to {params['url']}")
+    return {"echo": text}
+
+
 class TestPlugin:
     @hookimpl
     def itk_step_types(self) -> list[StepType]:
@@ -101,6 +108,18 @@ class TestPlugin:
                 _echo,
                 {"type": "object", "properties": {"value": {}, "secret": {"type": "string"}}},
                 secret_parameters=("secret",),
+            ),
+            StepType(
+                "test.send",
+                "reveals a secret for a URL",
+                _send,
+                {
+                    "type": "object",
+                    "properties": {
+                        "url": {"type": "string"},
+                        "secret": {"type": "string", "writeOnly": True},
+                    },
+                },
             ),
         ]
 
@@ -443,20 +462,21 @@ async def test_resolved_secrets_never_reach_events_or_outputs(
         {"plant-gw": Credential("plant-gw", "admin", secret, "http://gw:8088")}
     )
     ex = make_execution(
-        "name: p\nsteps:\n  - {id: a, type: test.echo, parameters: {value: 'pw={{ credential.plant-gw.password }}'}}\n  - {id: b, type: utility.log, parameters: {message: '{{ step.a.value }}'}}\n  - {id: c, type: utility.fail, parameters: {message: 'bad {{ credential.plant-gw.password }}'}}\n",
+        "name: p\nsteps:\n  - {id: a, type: test.send, parameters: {url: 'http://gw:8088/x', secret: '{{ credential.plant-gw.password }}'}}\n  - {id: b, type: utility.log, parameters: {message: '{{ step.a.echo }}'}}\n  - {id: c, type: utility.fail, parameters: {message: 'bad {{ step.a.echo }}'}}\n",
         credentials=creds,
     )
     assert await ex.run() == "failed"
+    assert probe.calls == ["sent 12 to http://gw:8088/x"]
     assert secret not in repr(recorder.events)
     assert secret not in repr([r.describe() for r in ex.step_results])
-    assert ex.step_results[0].output == {"value": "pw=***"}
+    assert ex.step_results[0].output == {"echo": "***"}
 
 
 async def test_secret_parameters_and_secret_step_fields_are_redacted(
     make_execution, recorder: Recorder
 ) -> None:
     ex = make_execution(
-        "name: p\nparameters:\n  - {name: token, secret: true}\nsteps:\n  - {id: a, type: test.echo, parameters: {value: '{{ parameter.token }}', secret: literal-secret}}\n  - {id: b, type: test.echo, parameters: {value: 'x literal-secret'}}\n",
+        "name: p\nparameters:\n  - {name: token, secret: true}\nsteps:\n  - {id: a, type: test.send, parameters: {url: 'http://any', secret: '{{ parameter.token }}'}}\n  - {id: b, type: test.echo, parameters: {value: x, secret: literal-secret}}\n  - {id: c, type: test.echo, parameters: {value: 'x literal-secret'}}\n",
         parameters={"token": "tok-123456"},
     )
     assert await ex.run() == "completed"

@@ -6,6 +6,7 @@ thread, so the tests need nothing but the plugin and a Chromium.
 
 from __future__ import annotations
 
+import html
 import http.server
 import json
 import threading
@@ -165,6 +166,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, _numbered(int(path.rsplit("/", 1)[1])))
         elif path == "/mask":
             self._send(200, MASK)
+        elif path == "/framed":
+            # A page that frames another URL (an origin check must look at the frame's document).
+            src = html.escape(query.get("src", ["/form"])[0], quote=True)
+            self._send(200, _page("Framed", f'<iframe src="{src}" width=600 height=400></iframe>'))
         elif path == "/animated":
             self._send(200, ANIMATED)
         elif path == "/download":

@@ -36,7 +36,7 @@ def test_the_library_lists_the_browser_playbooks_as_valid(library, plugins):
     ("password", "expected"), [(PASSWORD, "completed"), ("Wr0ng-Pa55", "failed")], ids=["ok", "bad"]
 )
 async def test_login_form_check(run_playbook, library, plugins, site, password, expected):
-    credentials = MappingCredentials({"web": Credential("web", "admin", password)})
+    credentials = MappingCredentials({"web": Credential("web", "admin", password, site)})
     run = await _run(
         run_playbook,
         library,

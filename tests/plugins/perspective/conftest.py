@@ -31,12 +31,14 @@ from ignition_toolbox.gateway.sim.perspective import DEMO_TAGS, load_demo, sessi
 from ignition_toolbox.perspective import plugin as perspective_plugin
 
 PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks" / "perspective"
-CREDENTIALS = MappingCredentials(
-    {
-        "admin": Credential("admin", "admin", "password"),
-        "wrong": Credential("wrong", "admin", "not-the-password"),
-    }
-)
+def credentials_for(gateway_url: str) -> MappingCredentials:
+    """The vault of these tests, bound to the simulator they run against (SR-21)."""
+    return MappingCredentials(
+        {
+            "admin": Credential("admin", "admin", "password", gateway_url),
+            "wrong": Credential("wrong", "admin", "not-the-password", gateway_url),
+        }
+    )
 
 
 def lab_views() -> dict[str, dict[str, Any]]:
@@ -208,7 +210,7 @@ async def run_steps(
     async def sink(event: Event) -> None:
         events.append(event)
 
-    kwargs.setdefault("credentials", CREDENTIALS)
+    kwargs.setdefault("credentials", credentials_for(sim.url))
     kwargs.setdefault("options", {"browser": {"live_view": False, "keep_trace": "never"}})
     execution = Execution(
         playbook,
@@ -254,7 +256,7 @@ async def run_shipped(
         plugins=every_plugin,
         parameters=parameters or {},
         gateway_url=sim.url,
-        credentials=CREDENTIALS,
+        credentials=credentials_for(sim.url),
         artifacts_dir=tmp_path / "artifacts",
         library=library,
         sink=sink,

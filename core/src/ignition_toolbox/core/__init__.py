@@ -32,14 +32,18 @@ from .hookspecs import hookimpl
 from .library import LibraryEntry, PlaybookLibrary, slugify, validate_relative_path
 from .playbook import Parameter, Playbook, Step, coerce_parameters, parse_playbook
 from .plugins import PluginInfo, PluginManager
+from .origins import Binding, Origin, OriginError, parse_origin, same_origin
 from .schema import playbook_schema
+from .secrets import REDACTED, Secret, SecretOriginError, SecretUseError, Secrets, reveal
 from .steps import PlaybookRoot, ResourceType, StepType, closed_object, object_output
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "REDACTED",
     "TERMINAL",
     "ArtifactEvent",
+    "Binding",
     "Credential",
     "CredentialNotFoundError",
     "CredentialResolver",
@@ -54,6 +58,8 @@ __all__ = [
     "LibraryEntry",
     "LogEvent",
     "MappingCredentials",
+    "Origin",
+    "OriginError",
     "Parameter",
     "PermissionDeniedError",
     "Playbook",
@@ -66,6 +72,10 @@ __all__ = [
     "RateLimitedError",
     "ResourceType",
     "ScreenshotFrameEvent",
+    "Secret",
+    "SecretOriginError",
+    "SecretUseError",
+    "Secrets",
     "Step",
     "StepContext",
     "StepFailedError",
@@ -82,8 +92,11 @@ __all__ = [
     "hookimpl",
     "no_credentials",
     "object_output",
+    "parse_origin",
     "parse_playbook",
     "playbook_schema",
+    "reveal",
+    "same_origin",
     "slugify",
     "validate_relative_path",
 ]

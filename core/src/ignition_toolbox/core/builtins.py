@@ -110,7 +110,9 @@ def itk_step_types() -> list[StepType]:
             parameters=closed_object(
                 ["playbook"],
                 playbook={"type": "string", "minLength": 1},
-                parameters={"type": "object"},
+                # A secret may be passed on whole; the nested playbook's parameter must be
+                # declared secret: true, which is checked when it starts.
+                parameters={"type": "object", "additionalProperties": {"writeOnly": True}},
             ),
             output=object_output(status={"type": "string"}, steps={"type": "object"}),
         ),

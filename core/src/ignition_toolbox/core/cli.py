@@ -37,16 +37,23 @@ def _parse_pairs(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _env_credentials() -> MappingCredentials:
-    """Credentials for ``itk run``: ``ITK_CREDENTIAL_<NAME>_{USERNAME,PASSWORD,GATEWAY_URL,API_TOKEN}``.
+def _env_credentials(gateway_url: str | None = None) -> MappingCredentials:
+    """Credentials for ``itk run``: ``ITK_CREDENTIAL_<NAME>_{USERNAME,PASSWORD,GATEWAY_URL,API_TOKEN}``
+    and ``_EXTRA_ORIGINS`` (comma-separated).
 
     The CLI runs without the server's vault; environment variables keep secrets off the command line
-    (and out of shell history and ``ps``).
+    (and out of shell history and ``ps``). A credential without its own gateway URL is bound to the
+    ``--gateway-url`` of the run: on the command line the operator owns both.
     """
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, Any]] = {}
     prefix = "ITK_CREDENTIAL_"
     for key, value in os.environ.items():
         if not key.startswith(prefix):
+            continue
+        if key.endswith("_EXTRA_ORIGINS"):
+            name = key[len(prefix) : -len("_EXTRA_ORIGINS")].lower().replace("_", "-")
+            origins = tuple(o.strip() for o in value.split(",") if o.strip())
+            found.setdefault(name, {})["extra_origins"] = origins
             continue
         for field in ("USERNAME", "PASSWORD", "GATEWAY_URL", "API_TOKEN"):
             if key.endswith("_" + field):
@@ -54,6 +61,7 @@ def _env_credentials() -> MappingCredentials:
                 found.setdefault(name, {})[field.lower()] = value
     creds = MappingCredentials()
     for name, fields in found.items():
+        fields.setdefault("gateway_url", gateway_url)
         creds.add(Credential(name=name, **fields))
     return creds
 
@@ -93,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             sink=printer,
             gateway_url=args.gateway_url,
             credential_name=args.credential,
-            credentials=_env_credentials(),
+            credentials=_env_credentials(args.gateway_url),
             debug=False,
             artifacts_dir=Path(args.artifacts_dir) if args.artifacts_dir else None,
             library=_library_for(path, plugins),

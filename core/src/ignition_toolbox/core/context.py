@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .credentials import Credential, CredentialResolver
 from .errors import StepFailedError, ToolboxError
 from .events import ArtifactEvent, Event, EventSink, LogEvent, ScreenshotFrameEvent
+from .secrets import Secrets, reveal
 
 if TYPE_CHECKING:
     from contextlib import AsyncExitStack
@@ -23,42 +24,7 @@ if TYPE_CHECKING:
     from .playbook import Playbook, Step
     from .plugins import PluginManager
 
-REDACTED = "***"
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class Secrets:
-    """Every secret value an execution has resolved, so events and outputs can be scrubbed."""
-
-    def __init__(self) -> None:
-        self._values: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-
-    def add(self, *values: str | None) -> None:
-        fresh = {v for v in values if v and len(v) >= 3 and v not in self._values}
-        if fresh:
-            self._values |= fresh
-            ordered = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-
-    def __bool__(self) -> bool:
-        return bool(self._values)
-
-    def values(self) -> list[str]:
-        """The secrets, longest first, for plugins that scrub their own files (traces)."""
-        return sorted(self._values, key=len, reverse=True)
-
-    def redact(self, value: Any) -> Any:
-        """Return ``value`` with every known secret replaced by ``***``, at any depth."""
-        if self._pattern is None:
-            return value
-        if isinstance(value, str):
-            return self._pattern.sub(REDACTED, value)
-        if isinstance(value, dict):
-            return {k: self.redact(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.redact(v) for v in value]
-        return value
 
 
 class Controls:
@@ -355,6 +321,17 @@ class StepContext:
 
     def resolve_file(self, path: str, what: str = "Input") -> Path:
         return self.execution.resolve_file(path, what)
+
+    def reveal(self, value: Any, destination: str | None, what: str = "sent") -> Any:
+        """The text of a secret parameter value for ``destination`` (the URL it will reach).
+
+        A ``Secret`` bound to other origins raises ``SecretOriginError`` naming both; plain values
+        come back as they are. Either way the text is redacted from the execution's records.
+        """
+        text = reveal(value, destination, what)
+        if isinstance(text, str) and text is not value:
+            self.execution.secrets.add(text)
+        return text
 
     def mark_secret(self, *values: str | None) -> None:
         """Redact these values from every event and output of the execution from now on."""

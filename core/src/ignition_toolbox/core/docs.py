@@ -13,7 +13,9 @@ def _type_of(schema: dict[str, Any]) -> str:
     if "enum" in schema:
         return " \\| ".join(json.dumps(v) for v in schema["enum"])
     kind = schema.get("type", "any")
-    return " \\| ".join(kind) if isinstance(kind, list) else str(kind)
+    text = " \\| ".join(kind) if isinstance(kind, list) else str(kind)
+    # writeOnly is how a step type says a parameter may receive a secret (SR-20).
+    return f"{text} (accepts a secret)" if schema.get("writeOnly") is True else text
 
 
 def step_types_markdown(plugins: PluginManager) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from . import templating
-from .context import Controls, ExecutionContext, Secrets, StepContext
+from .context import Controls, ExecutionContext, StepContext
 from .credentials import Credential, CredentialResolver, no_credentials
 from .errors import (
     InvalidTransitionError,
@@ -40,6 +40,7 @@ from .events import (
     utcnow,
 )
 from .playbook import Playbook, Step, coerce_parameters
+from .secrets import Secret, Secrets, SecretUseError, find_secrets, shadow
 
 if TYPE_CHECKING:
     from .library import PlaybookLibrary
@@ -177,9 +178,16 @@ class Execution:
             self._options = {**playbook.metadata.get("options", {}), **(options or {})}
             self.gateway_url = gateway_url
             self.credential_name = credential_name
+        # Secret parameters reach templates as opaque values; whoever gave them chose their
+        # destination, so they carry no binding (a credential's secret passed down keeps its own).
+        self._template_parameters = dict(self.parameters)
         for p in playbook.parameters:
-            if p.secret and isinstance(self.parameters.get(p.name), str):
-                self.secrets.add(self.parameters[p.name])
+            value = self.parameters.get(p.name)
+            if p.secret and isinstance(value, str):
+                self.secrets.add(value)
+                self._template_parameters[p.name] = Secret(value, f"parameter '{p.name}'")
+            elif isinstance(value, Secret):
+                self.secrets.add(value)
         self.context: ExecutionContext | None = None
 
     @property
@@ -408,7 +416,7 @@ class Execution:
     def _template_context(self, loop: dict[str, Any] | None = None) -> dict[str, Any]:
         assert self.context is not None
         context: dict[str, Any] = {
-            "parameter": self.parameters,
+            "parameter": self._template_parameters,
             "step": self._outputs,
             "variable": self.context.variables,
             "execution": {
@@ -597,8 +605,15 @@ class Execution:
         self, step: Step, step_type: Any, context: dict[str, Any], attempt: int
     ) -> dict[str, Any]:
         params = templating.render(step.parameters, context)
+        for path, secret in find_secrets(params):
+            if not step_type.accepts_secret(path):
+                raise SecretUseError(
+                    f"step '{step.id}': {secret.label} is a secret and parameter "
+                    f"'{'.'.join(map(str, path))}' of {step_type.name} does not accept secrets",
+                    {"path": ".".join(map(str, path)), "secret": secret.label},
+                )
         errors = sorted(
-            self.plugins.parameter_validator(step_type.name).iter_errors(params),
+            self.plugins.parameter_validator(step_type.name).iter_errors(shadow(params)),
             key=lambda e: list(map(str, e.path)),
         )
         if errors:
@@ -609,7 +624,11 @@ class Execution:
             )
         if step_type.secret_parameters:
             self.secrets.add(
-                *(str(params[n]) for n in step_type.secret_parameters if params.get(n))
+                *(
+                    params[n]
+                    for n in step_type.secret_parameters
+                    if isinstance(params.get(n), (str, Secret))
+                )
             )
         timeout = templating.render(step.timeout, context) if step.timeout is not None else None
         assert self.context is not None

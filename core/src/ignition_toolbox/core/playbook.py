@@ -13,10 +13,13 @@ from jsonschema import ValidationError as SchemaError
 from . import templating
 from .errors import ValidationError
 from .schema import base_playbook_schema, step_parameters_schema
+from .secret_references import secret_uses
+from .secrets import Secret
 from .yaml_loader import LoadedDocument, load_yaml
 
 if TYPE_CHECKING:
     from .plugins import PluginManager
+    from .steps import StepType
 
 _BASE_VALIDATOR = Draft202012Validator(base_playbook_schema())
 _PARAMETER_JSON_TYPES: dict[str, dict[str, Any]] = {
@@ -215,6 +218,41 @@ def _check_templates(value: Any, path: tuple[str | int, ...], faults: _Faults) -
             _check_templates(item, (*path, index), faults)
 
 
+def _check_secret_uses(
+    value: Any,
+    path: tuple[str | int, ...],
+    step_type: StepType | None,
+    secret_parameters: frozenset[str],
+    faults: _Faults,
+    where: tuple[str | int, ...],
+) -> None:
+    """Refuse every template that uses a secret other than whole, in a parameter accepting it.
+
+    ``step_type`` is None for the step's control keys (``when``, ``loop``, ``timeout``), where no
+    secret may appear at all.
+    """
+    if isinstance(value, str):
+        labels, whole = secret_uses(value, secret_parameters)
+        if not labels:
+            return
+        key = ".".join(map(str, path)) or str(where[-1])
+        if step_type is None:
+            reason = f"'{key}' may not depend on a secret (no secret-driven control flow)"
+        elif not step_type.accepts_secret(path):
+            reason = f"parameter '{key}' of {step_type.name} does not accept secrets"
+        elif not whole:
+            reason = "it may only be passed whole, as '{{ … }}' alone, never transformed or inside text"
+        else:
+            return
+        faults.add(where, f"{labels[0]} is a secret: {reason}")
+    elif isinstance(value, dict):
+        for k, item in value.items():
+            _check_secret_uses(item, (*path, k), step_type, secret_parameters, faults, (*where, k))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_secret_uses(item, (*path, i), step_type, secret_parameters, faults, (*where, i))
+
+
 def validate_playbook(
     data: Any,
     plugins: PluginManager,
@@ -232,6 +270,9 @@ def validate_playbook(
         faults.add_schema_error((), error)
     faults.raise_if_any()
 
+    secret_parameters = frozenset(
+        p["name"] for p in data.get("parameters") or [] if isinstance(p, dict) and p.get("secret")
+    )
     seen_ids: dict[str, str] = {}
     for section in ("steps", "finally"):
         for index, raw in enumerate(data.get(section) or []):
@@ -257,6 +298,16 @@ def validate_playbook(
             for error in _best_errors(validator, raw.get("parameters") or {}):
                 faults.add_schema_error((*where, "parameters"), error)
             _check_templates(raw.get("parameters") or {}, (*where, "parameters"), faults)
+            _check_secret_uses(
+                raw.get("parameters") or {},
+                (),
+                step_type,
+                secret_parameters,
+                faults,
+                (*where, "parameters"),
+            )
+            for key in ("timeout", "loop", "when"):
+                _check_secret_uses(raw.get(key), (), None, secret_parameters, faults, (*where, key))
             for key in ("timeout", "loop"):
                 _check_templates(raw.get(key), (*where, key), faults)
             if isinstance(raw.get("when"), str):
@@ -355,7 +406,15 @@ def coerce_parameters(
             continue
         else:
             value = None
-        if value is not None:
+        if isinstance(value, Secret):
+            # Only a nested playbook passes a secret on, and only to a parameter declared secret.
+            if not parameter.secret:
+                faults.add(
+                    ("parameters", parameter.name),
+                    f"parameter '{parameter.name}' gets {value.label}, a secret, but is not "
+                    "declared secret: true",
+                )
+        elif value is not None:
             if parameter.type == "float" and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             for error in Draft202012Validator(parameter.json_schema()).iter_errors(value):

@@ -45,8 +45,9 @@ class StepType:
 
     ``parameters`` and ``output`` are JSON Schemas (Draft 2020-12) of type object. ``resources``
     names the per-execution resources the handler asks for, so a listing can say what a step needs.
-    ``secret_parameters`` names parameters whose values are redacted from events and outputs even
-    when they were given literally.
+    Parameters whose schema says ``writeOnly: true`` accept secrets (``{{ credential.x.password }}``
+    passed whole); no other parameter does. ``secret_parameters`` names parameters whose literal
+    values are redacted from events and outputs too.
     """
 
     name: str
@@ -61,6 +62,19 @@ class StepType:
     def __post_init__(self) -> None:
         if not STEP_NAME.match(self.name):
             raise ValueError(f"step type name {self.name!r} is not of the form domain.action")
+
+    def accepts_secret(self, path: tuple[str | int, ...]) -> bool:
+        """True when the parameter at ``path`` declares ``writeOnly: true``: it may get a secret."""
+        schema: Any = self.parameters
+        for key in path:
+            if not isinstance(schema, dict):
+                return False
+            if isinstance(key, int):
+                schema = schema.get("items")
+            else:
+                properties = schema.get("properties") or {}
+                schema = properties[key] if key in properties else schema.get("additionalProperties")
+        return isinstance(schema, dict) and schema.get("writeOnly") is True
 
     @property
     def domain(self) -> str:

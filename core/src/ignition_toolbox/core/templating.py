@@ -47,6 +47,15 @@ def has_template(value: str) -> bool:
     return "{{" in value or "{%" in value
 
 
+def whole_expression(text: str) -> str | None:
+    """The expression of a template that is exactly one ``{{ expression }}``, else None.
+
+    Hyphenated names are already rewritten to subscripts, as the renderer sees them.
+    """
+    whole = _WHOLE.match(_hyphen_subscripts(text))
+    return whole.group("expr").strip() if whole else None
+
+
 def _hyphen_subscripts(text: str) -> str:
     return _HYPHENATED.sub(lambda m: f'{m.group(1)}["{m.group(2)}"]', text)
 

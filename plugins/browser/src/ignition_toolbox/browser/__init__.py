@@ -19,6 +19,7 @@ from .launcher import (
 from .liveview import LiveView
 from .masking import DEFAULT_MASK_SELECTORS, Masker
 from .options import DEFAULT_MASK_COLOR, BrowserOptions, LiveViewOptions
+from .secret_input import fill_secret, type_secret
 from .session import RESOURCE_NAME, BrowserSession, open_browser
 from .steps.assertions import poll, text_matches
 from .tracing import scrub_trace
@@ -38,6 +39,7 @@ __all__ = [
     "browser_step",
     "browser_step_type",
     "count_marked",
+    "fill_secret",
     "find_browser",
     "open_browser",
     "poll",
@@ -45,4 +47,5 @@ __all__ = [
     "scrub_trace",
     "text_matches",
     "translate",
+    "type_secret",
 ]

@@ -57,6 +57,10 @@ class BrowserSession:
         self._tracer: Tracer | None = None
         self._live: LiveView | None = None
         self._closed = False
+        # Playbook JavaScript (browser.evaluate) could read a typed secret or listen for one being
+        # typed, so one browser session does one or the other: the first that happens wins.
+        self.scripts_ran = False
+        self.secret_typed: str | None = None
 
     # -- public surface ------------------------------------------------------------------------
 

@@ -35,19 +35,32 @@ class GatewayConnections:
         return None
 
     def client(self, url: str, credential: Credential | None = None) -> GatewayClient:
+        """The client for ``url`` acting as ``credential``.
+
+        The one place a credential's token and password enter an HTTP client, so the origin
+        binding (SR-21) is held here: whichever step, parameter or nested playbook chose the URL
+        and the credential, the secrets go only to an origin the credential is bound to. For any
+        other origin the client gets no secrets; its unauthenticated calls (ping, info) still
+        work, and an authenticated one fails naming both origins.
+        """
+        withheld = None
+        if credential is not None and credential.secrets() and not credential.allows(url):
+            withheld = credential.binding.refusal(url, "sent")
         key = (url.rstrip("/"), credential.name if credential else None)
         existing = self._clients.get(key)
         if existing is not None:
             return existing
+        secrets = credential if credential is not None and withheld is None else None
         client = GatewayClient(
             url,
-            api_token=credential.api_token if credential else None,
+            api_token=secrets.api_token if secrets else None,
             username=credential.username if credential else None,
-            password=credential.password if credential else None,
+            password=secrets.password if secrets else None,
             ca_cert=credential.ca_cert if credential else None,
             timeout=float(self.options.get("gateway_timeout", DEFAULT_TIMEOUT)),
             transport=self._transport(url),
             credential_name=credential.name if credential else None,
+            withheld=withheld,
         )
         self._clients[key] = client
         return client

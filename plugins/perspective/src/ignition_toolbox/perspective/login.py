@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ignition_toolbox.core import StepFailedError, StepTimeoutError
+from ignition_toolbox.browser import fill_secret
+from ignition_toolbox.core import Secret, StepFailedError, StepTimeoutError
 
 if TYPE_CHECKING:
     from playwright.async_api import Page
@@ -27,6 +28,7 @@ CONTINUE = (
     "text=/^continue$/i",
 )
 ERROR = ".login-error, .error-message, .notification.error"
+PASSWORD_FILL_TIMEOUT_MS = 10_000
 
 _STATE_JS = """
 ([user, pass, err]) => {
@@ -77,7 +79,7 @@ async def _settle_after_password(ctx: StepContext, page: Page, until: float) -> 
 
 
 async def log_in(
-    ctx: StepContext, page: Page, username: str, password: str, *, timeout: float
+    ctx: StepContext, page: Page, username: str, password: Secret, *, timeout: float
 ) -> dict[str, Any]:
     """Drive the form until the page it protects is back; fail on a rejected password.
 
@@ -85,7 +87,6 @@ async def log_in(
     for a Perspective client page and for the gateway web UI alike.
     """
     deadline = time.monotonic() + timeout
-    ctx.mark_secret(password)
     actions: list[str] = []
     submitted_password = False
     last: dict[str, Any] | None = None
@@ -105,7 +106,8 @@ async def log_in(
             return {"user": user, "url": seen["url"], "already_logged_in": not actions}
         if seen["password"]:
             field = page.locator(PASSWORD).locator("visible=true").first
-            await field.fill(password)
+            # Typed only when the login form is on an origin the credential is bound to.
+            await fill_secret(ctx, field, password, timeout_ms=PASSWORD_FILL_TIMEOUT_MS)
             await _continue(page)
             actions.append("password")
             submitted_password = True

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 from playwright.async_api import Error as PlaywrightError
 
-from ignition_toolbox.core import StepContext, StepFailedError, StepType
+from ignition_toolbox.core import Secret, StepContext, StepFailedError, StepType
 
 from ..masking import SECRET_FIELD_PROBE
+from ..secret_input import fill_secret, type_secret
 from ..session import BrowserSession
 from .schema import SELECTOR, SELECTOR_OUTPUT, TIMEOUT, output, params, step_type
 
@@ -68,6 +69,10 @@ async def _click(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -
 
 async def _fill(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -> dict[str, Any]:
     timeout = session.timeout_ms(p)
+    if isinstance(p["value"], Secret):
+        locator = session.page.locator(p["selector"])
+        await fill_secret(ctx, locator, p["value"], timeout_ms=timeout)
+        return {"selector": p["selector"]}
 
     async def act(locator: Locator) -> None:
         await locator.fill(p["value"], timeout=timeout)
@@ -78,6 +83,11 @@ async def _fill(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) ->
 
 async def _type(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -> dict[str, Any]:
     timeout = session.timeout_ms(p)
+    if isinstance(p["text"], Secret):
+        locator = session.page.locator(p["selector"])
+        delay_ms = float(p.get("delay", 0)) * 1000
+        await type_secret(ctx, locator, p["text"], delay_ms=delay_ms, timeout_ms=timeout)
+        return {"selector": p["selector"]}
 
     async def act(locator: Locator) -> None:
         await locator.press_sequentially(
@@ -168,7 +178,13 @@ STEP_TYPES: list[StepType] = [
         params(
             ["selector", "value"],
             selector=SELECTOR,
-            value={"type": "string", "maxLength": 100000},
+            value={
+                "type": "string",
+                "maxLength": 100000,
+                "writeOnly": True,
+                "description": "The text; may be a secret passed whole, typed only into a page "
+                "on the origin its credential is bound to",
+            },
             secret=SECRET,
             timeout=TIMEOUT,
         ),
@@ -182,7 +198,13 @@ STEP_TYPES: list[StepType] = [
         params(
             ["selector", "text"],
             selector=SELECTOR,
-            text={"type": "string", "maxLength": 10000},
+            text={
+                "type": "string",
+                "maxLength": 10000,
+                "writeOnly": True,
+                "description": "The text; may be a secret passed whole, typed only into a page "
+                "on the origin its credential is bound to",
+            },
             delay={
                 "type": "number",
                 "minimum": 0,

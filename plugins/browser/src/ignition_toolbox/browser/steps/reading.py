@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ignition_toolbox.core import StepContext, StepFailedError, StepType
+from ignition_toolbox.core import SecretUseError, StepContext, StepFailedError, StepType
 
 from ..session import BrowserSession
 from .schema import SELECTOR, TIMEOUT, output, params, step_type
@@ -44,6 +44,13 @@ async def _get_attribute(
 
 
 async def _evaluate(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -> dict[str, Any]:
+    if session.secret_typed is not None:
+        raise SecretUseError(
+            f"browser.evaluate is refused: {session.secret_typed} was typed in this browser, and "
+            "the playbook's JavaScript could read it",
+            {"secret": session.secret_typed},
+        )
+    session.scripts_ran = True
     if p.get("selector"):
         result = await session.page.locator(p["selector"]).evaluate(
             p["expression"], p.get("arg"), timeout=session.timeout_ms(p)

@@ -6,8 +6,15 @@ import re
 import time
 from typing import Any
 
-from ignition_toolbox.browser import BrowserSession
-from ignition_toolbox.core import StepContext, StepFailedError, StepTimeoutError, StepType
+from ignition_toolbox.browser import BrowserSession, fill_secret
+from ignition_toolbox.core import (
+    REDACTED,
+    Secret,
+    StepContext,
+    StepFailedError,
+    StepTimeoutError,
+    StepType,
+)
 
 from ..locators import Component, describe, resolve
 from ..pagestate import CLIENT_PATH, page_state
@@ -83,25 +90,23 @@ async def _fill(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) ->
     component = await _component(ctx, session, p)
     await _require_enabled(component, p["locator"])
     value = p["value"]
-    text = (
-        value
-        if isinstance(value, str)
-        else format(value, "g")
-        if isinstance(value, float)
-        else str(value)
-    )
     field = _input_of(component)
-    if p.get("secret") or await field.evaluate("e => e.type === 'password'"):
-        ctx.mark_secret(text)
     timeout = session.timeout_ms(p)
-    await field.fill(text, timeout=timeout)
+    secret = isinstance(value, Secret)
+    if secret:
+        await fill_secret(ctx, field, value, timeout_ms=timeout)
+    else:
+        text = format(value, "g") if isinstance(value, float) else str(value)
+        if p.get("secret") or await field.evaluate("e => e.type === 'password'"):
+            ctx.mark_secret(text)
+        await field.fill(text, timeout=timeout)
     commit = p.get("commit", "blur")
     if commit == "enter":
         await field.press("Enter", timeout=timeout)
     elif commit == "blur":
         await field.evaluate("e => e.blur()")
     await ctx.sleep(0.05)
-    shown = await field.input_value()
+    shown = REDACTED if secret else await field.input_value()
     return {**component.summary(), "committed": commit != "none", "displayed": shown}
 
 
@@ -267,7 +272,12 @@ STEP_TYPES: list[StepType] = [
         params(
             ["locator", "value"],
             locator=LOCATOR,
-            value={"type": ["string", "number"]},
+            value={
+                "type": ["string", "number"],
+                "writeOnly": True,
+                "description": "May be a secret passed whole, typed only into a page on the "
+                "origin its credential is bound to",
+            },
             commit={
                 "enum": ["blur", "enter", "none"],
                 "default": "blur",

@@ -76,7 +76,9 @@ async def _login(ctx: StepContext, session: BrowserSession, p: dict[str, Any]) -
     timeout = session.timeout_s(p)
     page = session.page
     state = page_state(session)
-    result = await log_in(ctx, page, credential.username, credential.password, timeout=timeout)
+    password = credential.secret("password")
+    assert password is not None  # checked above
+    result = await log_in(ctx, page, credential.username, password, timeout=timeout)
     if not result["already_logged_in"]:
         # The login flow loaded the client page again: that new document is now "the" page.
         await state.plant_marker(page)
