@@ -117,7 +117,12 @@ steps:
     name: Use the credential
     type: utility.log
     parameters:
-      message: "user {{ credential[parameter.cred].username }} pw {{ credential[parameter.cred].password }}"
+      message: "user {{ credential[parameter.cred].username }}"
+  - id: send
+    name: Send the password to the credential's gateway
+    type: testing.send_secret
+    parameters:
+      secret: "{{ credential[parameter.cred].password }}"
 """
 
 BAD_YAML = "name: [unclosed\n"

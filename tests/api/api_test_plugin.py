@@ -30,6 +30,13 @@ async def _artifact(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {"artifact_id": event.artifact_id}
 
 
+async def _send_secret(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """A sink, as a plugin's HTTP step would be: the secret revealed for the run's gateway."""
+    text = ctx.reveal(params["secret"], params.get("url") or ctx.gateway_url)
+    await ctx.log(f"sending {text} ({len(text)} characters)")
+    return {"sent": text, "length": len(text)}
+
+
 async def _read_file(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {"size": ctx.resolve_file(params["path"], "Module").stat().st_size}
 
@@ -37,6 +44,20 @@ async def _read_file(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
 @hookimpl
 def itk_step_types() -> list[StepType]:
     return [
+        StepType(
+            name="testing.send_secret",
+            summary="Reveal a secret for the execution's gateway (or url) and report its length",
+            handler=_send_secret,
+            parameters={
+                "type": "object",
+                "required": ["secret"],
+                "additionalProperties": False,
+                "properties": {
+                    "secret": {"type": "string", "writeOnly": True},
+                    "url": {"type": "string"},
+                },
+            },
+        ),
         StepType(
             name="testing.read_file",
             summary="Read an input file the server allows",

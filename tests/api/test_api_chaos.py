@@ -170,7 +170,12 @@ class Load:
                 password = f"pw-{self.rng.getrandbits(64):016x}"
                 response = await client.post(
                     "/api/credentials",
-                    json={"name": name, "username": "operator", "password": password},
+                    json={
+                        "name": name,
+                        "username": "operator",
+                        "password": password,
+                        "gateway_url": "http://127.0.0.1:9",
+                    },
                 )
                 self.ledger.requests += 1
                 if response.status_code == 201:
@@ -253,7 +258,7 @@ def check_invariants(
             name = max(ledger.credentials)
             started = client.post(
                 "/api/executions",
-                json={"playbook_path": "examples/cred.yaml", "parameters": {"cred": name}},
+                json={"playbook_path": "examples/cred.yaml", "credential_name": name},
             )
             assert started.status_code == 202, started.text
             ledger.executions.add(started.json()["execution_id"])

@@ -211,7 +211,8 @@ async def test_execution_uses_credential_without_leaking_it(
     assert detail["credential"] == "plant-gw"
     assert detail["gateway_url"] == "http://127.0.0.1:8088"
     assert SECRET not in json.dumps(detail)
-    assert "user admin pw ***" in json.dumps(detail)
+    assert "user admin" in json.dumps(detail)
+    assert detail["step_results"][1]["output"] == {"sent": "***", "length": len(SECRET)}
     data_dir = running.state.settings.data_dir
     for file in data_dir.rglob("*"):
         if file.is_file():

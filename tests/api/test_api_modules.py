@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import zip_builders
 from api_support import wait_status
 
-MODULE = b"PK\x03\x04" + b"\0" * (2 * 1024 * 1024)  # larger than the 1 MiB JSON body limit
+# An honest module larger than the 1 MiB JSON body limit (uploads are checked: SR-19, SR-23).
+MODULE = zip_builders.modl(padding=2 * 1024 * 1024)
 
 
 async def upload(client: Any, name: str, data: bytes, **headers: str) -> Any:
@@ -120,7 +122,7 @@ async def test_debug_mode_failure_can_be_retried_through_the_api(running: Any) -
 
 async def test_general_uploads_take_every_input_kind_and_check_zip_kinds(running: Any) -> None:
     client = running.client
-    ok = await client.post("/api/uploads?fileName=nightly.gwbk", data=MODULE)
+    ok = await client.post("/api/uploads?fileName=nightly.gwbk", data=zip_builders.gwbk())
     assert ok.status_code == 201 and (await ok.get_json())["path"] == "nightly.gwbk"
     tags = await client.post("/api/uploads?fileName=tags.json", data=b'{"tags": []}')
     assert tags.status_code == 201
@@ -128,7 +130,7 @@ async def test_general_uploads_take_every_input_kind_and_check_zip_kinds(running
     assert not_zip.status_code == 400
     wrong_kind = await client.post("/api/uploads?fileName=run.sh", data=b"echo hi")
     assert wrong_kind.status_code == 400
-    only_modules = await client.post("/api/modules?fileName=nightly.gwbk", data=MODULE)
+    only_modules = await client.post("/api/modules?fileName=nightly.gwbk", data=zip_builders.gwbk())
     assert only_modules.status_code == 400
     stored = sorted(p.name for p in running.state.settings.uploads_dir.iterdir())
     assert stored == ["nightly.gwbk", "tags.json"]

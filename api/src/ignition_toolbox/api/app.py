@@ -12,10 +12,12 @@ from ignition_toolbox.core import PlaybookLibrary, PlaybookRoot, PluginManager, 
 
 from . import keys
 from .auth import Authenticator
+from .body_drain import settle_body
 from .broadcast import Hub
 from .database import close_database, open_database
 from .errors import register_error_handlers
 from .executions import ExecutionManager
+from .path_ids import check_path_ids
 from .permissions import Permission, permission_for
 from .request_class import request_class
 from .routes import BLUEPRINTS
@@ -73,6 +75,7 @@ def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Q
     async def _shutdown() -> None:
         await stop_activity(app)
         if state.database is not None:
+            await state.auth.failures.close()
             await close_database(state.database)
             state.database = None
 
@@ -87,13 +90,14 @@ def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Q
             return Response("", status=204)
         endpoint = request.url_rule.endpoint if request.url_rule else None
         permission = permission_for(endpoint)
-        if permission is Permission.PUBLIC:
-            return None
-        who = await auth.principal_for(request.headers.get("X-API-Key"), request.remote_addr)
-        auth.check_rate(who)
-        g.principal = who
-        if endpoint is not None:
-            auth.authorize(who, permission)
+        if permission is not Permission.PUBLIC:
+            who = await auth.principal_for(request.headers.get("X-API-Key"), request.remote_addr)
+            auth.check_rate(who)
+            g.principal = who
+            if endpoint is not None:
+                auth.authorize(who, permission)
+        # After authorization, so a caller without access learns nothing from an id's shape.
+        check_path_ids(request.view_args)
         return None
 
     @app.before_websocket
@@ -131,6 +135,7 @@ def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Q
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, PUT, PATCH, DELETE"
             response.headers["Vary"] = "Origin"
         response.headers.pop("Server", None)
+        await settle_body(response, settings.max_body_bytes)
         return response
 
     return app

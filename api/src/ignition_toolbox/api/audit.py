@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .event_writes import GroupCommit, insert_row
@@ -42,6 +42,29 @@ async def record(
         log.exception("could not write audit row for %s", action)
 
 
+PRUNE_CHUNK = 1000
+
+
+async def apply_retention(days: int) -> int:
+    """Delete rows older than ``days`` (the server's ``audit_retention_days``; 0 keeps every row).
+
+    Returns how many went. Chunked by id, so no delete holds the database for long."""
+    if days <= 0:
+        return 0
+    cutoff = datetime.now(UTC) - timedelta(days=days)
+    deleted = 0
+    while True:
+        ids = (
+            await AuditRecord.filter(timestamp__lt=cutoff)
+            .order_by("id")
+            .limit(PRUNE_CHUNK)
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            return deleted
+        deleted += await AuditRecord.filter(id__in=list(ids)).delete()
+
+
 def describe(row: AuditRecord) -> dict[str, Any]:
     from .keys import iso
 
@@ -57,4 +80,4 @@ def describe(row: AuditRecord) -> dict[str, Any]:
     }
 
 
-__all__ = ["describe", "record"]
+__all__ = ["apply_retention", "describe", "record"]

@@ -15,11 +15,18 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage
 from limits.strategies import FixedWindowRateLimiter
 
-from ignition_toolbox.core import PermissionDeniedError, RateLimitedError, UnauthorizedError
+from ignition_toolbox.core import (
+    PermissionDeniedError,
+    RateLimitedError,
+    UnauthorizedError,
+    ValidationError,
+)
 
-from . import audit, keys
+from . import keys
+from .failure_audit import FailureAudit
 from .models import ApiKeyRecord
 from .permissions import Permission, allows
+from .server_names import host_name
 from .settings import LOOPBACK_NAMES, Settings
 
 LAST_USED_INTERVAL = 60.0
@@ -40,13 +47,6 @@ class Principal:
 LOCAL_PRINCIPAL = Principal(None, "admin", "local")
 
 
-def _host_name(host: str) -> str:
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[: host.find("]") + 1] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-
-
 class Authenticator:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -57,14 +57,25 @@ class Authenticator:
         self._failure_limit: RateLimitItem = parse(settings.auth_failure_limit)
         self._ws_limit: RateLimitItem = parse(settings.ws_handshake_limit)
         self._last_used: dict[str, float] = {}
+        self.failures = FailureAudit()
+        # Key mode only: desktop mode holds Host to the loopback names whatever it is bound to.
+        self.server_names = settings.resolved_server_names if self.required else frozenset()
 
     # -- browser-driven abuse ------------------------------------------------------------------
 
     def check_host(self, host: str | None) -> None:
-        if self.required:
+        """Desktop mode: loopback names only (DNS rebinding), refused as an access. Key mode: the
+        server's names (SR-17), refused as a malformed request, one meant for another server."""
+        name = host_name(host)
+        if not self.required:
+            if name is None or name not in LOOPBACK_NAMES:
+                raise PermissionDeniedError("Host not allowed", {"header": "Host"})
             return
-        if not host or _host_name(host) not in LOOPBACK_NAMES:
-            raise PermissionDeniedError("Host not allowed", {"header": "Host"})
+        if name is None or name not in self.server_names:
+            raise ValidationError(
+                "The Host header does not name this server (see --server-name)",
+                {"header": "Host"},
+            )
 
     def origin_allowed(self, origin: str | None, host: str | None = None) -> bool:
         """No Origin (a script), an allow-listed one, or the server's own (its Web UI).
@@ -89,6 +100,7 @@ class Authenticator:
         if not self.required:
             return LOCAL_PRINCIPAL
         if not raw:
+            await self.failures.record(ip, "missing")
             raise self._unauthorized()
         if not keys.is_well_formed(raw):
             await self._failed(ip, "malformed")
@@ -127,9 +139,7 @@ class Authenticator:
         return expires > datetime.now(UTC)
 
     async def _failed(self, ip: str | None, reason: str, _record: object = None) -> None:
-        await audit.record(
-            "auth.failed", actor=None, outcome="failure", ip=ip, details={"reason": reason}
-        )
+        await self.failures.record(ip, reason)
         if not self._limiter.hit(self._failure_limit, "authfail", ip or "?"):
             raise self._rate_limited(self._failure_limit, "authfail", ip or "?")
         raise self._unauthorized()

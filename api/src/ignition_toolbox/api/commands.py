@@ -27,7 +27,29 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         secret_key_file=Path(args.secret_key_file)
         if getattr(args, "secret_key_file", None)
         else None,
+        server_names=tuple(n for names in args.server_name for n in names)
+        if getattr(args, "server_name", None)
+        else None,
+        allow_special_gateway_addresses=True
+        if getattr(args, "allow_special_gateway_addresses", False)
+        else None,
+        audit_retention_days=getattr(args, "audit_retention_days", None),
     )
+
+
+def _server_names(value: str) -> tuple[str, ...]:
+    from .server_names import parse_list
+
+    try:
+        return parse_list(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _days(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"not a whole number of days: {value!r}")
+    return int(value)
 
 
 def _storage_options(parser: argparse.ArgumentParser) -> None:
@@ -171,6 +193,28 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="a folder steps may read input files from, besides DATA_DIR/uploads; repeatable "
         "(ITK_FILES_DIRS)",
+    )
+    serve.add_argument(
+        "--server-name",
+        action="append",
+        type=_server_names,
+        metavar="NAME[,NAME]",
+        help="a name or address clients reach the server by; with keys on, requests whose Host "
+        "is not one are refused. Repeatable (ITK_SERVER_NAMES; default: the bind address and its "
+        "names)",
+    )
+    serve.add_argument(
+        "--allow-special-gateway-addresses",
+        action="store_true",
+        help="accept gateway URLs naming link-local, unspecified or multicast addresses "
+        "(ITK_ALLOW_SPECIAL_GATEWAY_ADDRESSES)",
+    )
+    serve.add_argument(
+        "--audit-retention-days",
+        type=_days,
+        metavar="DAYS",
+        help="audit rows older than this go with the maintenance cleanup; 0 keeps them "
+        "(default 365; ITK_AUDIT_RETENTION_DAYS)",
     )
     _storage_options(serve)
     serve.set_defaults(func=cmd_serve)

@@ -14,10 +14,12 @@ from urllib.parse import urlsplit
 from tortoise.exceptions import IntegrityError
 
 from ignition_toolbox.core import Credential, CredentialNotFoundError, ValidationError
+from ignition_toolbox.core.origins import OriginError, parse_origin, special_address
 
+from . import credential_integrity
 from .keys import iso
 from .models import CredentialRecord
-from .vault import PLACEHOLDER, Vault
+from .vault import PLACEHOLDER, CredentialIntegrityError, Vault
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 MAX_SECRET = 4096
@@ -32,8 +34,17 @@ def check_name(name: Any) -> str:
     return name
 
 
-def check_gateway_url(url: Any, field: str = "gateway_url") -> str | None:
-    """http/https only, a host, no userinfo (it would put a secret into a URL)."""
+def check_gateway_url(
+    url: Any, field: str = "gateway_url", *, allow_special: bool | None = None
+) -> str | None:
+    """http/https only, a host, no userinfo (it would put a secret into a URL), and not an
+    address no gateway lives at (link-local, unspecified, multicast: ``core.origins``).
+
+    Literal addresses are judged in every spelling ``parse_origin`` reads (``0xa9.0xfe0001``,
+    ``2852039166``, ``[::ffff:169.254.0.1]``); names are not resolved, so no lookup is made and a
+    name's later answer is not this check's business. ``allow_special`` defaults to the running
+    server's ``allow_special_gateway_addresses`` setting (refused outside a server).
+    """
     if url is None or url == "":
         return None
     if not isinstance(url, str) or len(url) > 2048:
@@ -48,13 +59,32 @@ def check_gateway_url(url: Any, field: str = "gateway_url") -> str | None:
         raise ValidationError(f"{field} must be an http or https URL", {"field": field})
     if parts.username is not None or parts.password is not None:
         raise ValidationError(f"{field} must not contain user information", {"field": field})
+    try:
+        host = parse_origin(url).host
+    except OriginError as exc:
+        raise ValidationError(
+            f"{field} is not a valid URL: {exc.message}", {"field": field}
+        ) from None
+    reason = special_address(host)
+    if reason is not None and not _special_addresses_allowed(allow_special):
+        raise ValidationError(
+            f"{field} names {reason} ({host}), where no gateway lives; a server started with "
+            "--allow-special-gateway-addresses accepts it",
+            {"field": field, "address": host},
+        )
     return url.rstrip("/")
 
 
-def origin(url: str) -> tuple[str, str, int]:
-    parts = urlsplit(url)
-    default = 443 if parts.scheme == "https" else 80
-    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
+def _special_addresses_allowed(explicit: bool | None) -> bool:
+    if explicit is not None:
+        return explicit
+    from quart import has_app_context
+
+    if not has_app_context():
+        return False
+    from .state import current
+
+    return current().settings.allow_special_gateway_addresses
 
 
 def describe(record: CredentialRecord) -> dict[str, Any]:
@@ -62,6 +92,7 @@ def describe(record: CredentialRecord) -> dict[str, Any]:
         "name": record.name,
         "username": record.username,
         "gateway_url": record.gateway_url,
+        "extra_origins": list(record.extra_origins or []),
         "description": record.description,
         "password": PLACEHOLDER,
         "created_at": iso(record.created_at),
@@ -82,7 +113,42 @@ def _secret(body: dict[str, Any], field: str, *, required: bool) -> str | None:
     return value
 
 
-ALLOWED_FIELDS = {"name", "username", "password", "gateway_url", "description", "api_token"}
+ALLOWED_FIELDS = {
+    "name",
+    "username",
+    "password",
+    "gateway_url",
+    "extra_origins",
+    "description",
+    "api_token",
+}
+MAX_EXTRA_ORIGINS = 8
+
+
+def check_extra_origins(value: Any) -> list[str]:
+    """A short list of further origins the secrets may go to (an identity provider's login page).
+
+    Each is checked like a gateway URL and kept as its canonical origin, so a comparison later
+    cannot be fooled by another spelling of the same host.
+    """
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_EXTRA_ORIGINS:
+        raise ValidationError(
+            f"extra_origins must be a list of at most {MAX_EXTRA_ORIGINS} URLs",
+            {"field": "extra_origins"},
+        )
+    origins: list[str] = []
+    for item in value:
+        url = check_gateway_url(item, "extra_origins")
+        if url is None:
+            raise ValidationError(
+                "extra_origins must not hold empty URLs", {"field": "extra_origins"}
+            )
+        origin = str(parse_origin(url))
+        if origin not in origins:
+            origins.append(origin)
+    return origins
 
 
 def _check_fields(body: dict[str, Any]) -> None:
@@ -115,6 +181,7 @@ async def create(vault: Vault, body: dict[str, Any]) -> CredentialRecord:
             name=name,
             username=_text(body, "username", 255),
             gateway_url=check_gateway_url(body.get("gateway_url")),
+            extra_origins=check_extra_origins(body.get("extra_origins")),
             description=_text(body, "description", 2000),
             key_version=version,
             nonce=nonce,
@@ -124,11 +191,19 @@ async def create(vault: Vault, body: dict[str, Any]) -> CredentialRecord:
         raise ValidationError(f"Credential '{name}' already exists", {"name": name}) from None
 
 
-async def update(vault: Vault, name: str, body: dict[str, Any]) -> CredentialRecord:
-    """``$encrypted$`` (or an absent field) keeps the stored secret, as AWX does."""
+async def update(
+    vault: Vault,
+    name: str,
+    body: dict[str, Any],
+    *,
+    actor: str | None = None,
+    ip: str | None = None,
+) -> CredentialRecord:
+    """``$encrypted$`` (or an absent field) keeps the stored secret, as AWX does; a row that
+    failed its integrity check has nothing to keep, so there the secrets must come again."""
     _check_fields(body)
     record = await get(name)
-    values = vault.decrypt(record)
+    values, repairing = await _stored_secrets(vault, record, body, actor=actor, ip=ip)
     for field in ("password", "api_token"):
         if field in body and body[field] != PLACEHOLDER:
             value = _secret(body, field, required=field == "password")
@@ -139,9 +214,39 @@ async def update(vault: Vault, name: str, body: dict[str, Any]) -> CredentialRec
         record.description = _text(body, "description", 2000)
     if "gateway_url" in body:
         record.gateway_url = check_gateway_url(body.get("gateway_url"))
+    if "extra_origins" in body:
+        record.extra_origins = check_extra_origins(body.get("extra_origins"))
     record.key_version, record.nonce, record.ciphertext = vault.encrypt(record.name, values)
     await record.save()
+    if repairing:
+        await credential_integrity.repaired(record.name, actor=actor, ip=ip)
     return record
+
+
+async def _stored_secrets(
+    vault: Vault,
+    record: CredentialRecord,
+    body: dict[str, Any],
+    *,
+    actor: str | None,
+    ip: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """The row's secrets and ``False``; for a row that fails its integrity check, empty secrets and
+    ``True`` when the body enters them again (a repair), else a refusal naming what to send."""
+    try:
+        return vault.decrypt(record), False
+    except CredentialIntegrityError:
+        await credential_integrity.report(record.name, where="update", actor=actor, ip=ip)
+    for field in ("password", "api_token"):
+        kept = body.get(field) == PLACEHOLDER or (field == "password" and field not in body)
+        if kept:
+            raise ValidationError(
+                f"Credential '{record.name}' failed its integrity check, so its stored secrets "
+                "cannot be kept: send the password again (and the api_token, if it has one) "
+                "to repair it",
+                {"field": field, "name": record.name},
+            )
+    return {"password": None, "api_token": None}, True
 
 
 async def get(name: str) -> CredentialRecord:
@@ -165,7 +270,7 @@ def resolver(
             record = await CredentialRecord.get_or_none(name=name)
         if record is None:
             raise CredentialNotFoundError(f"Credential '{name}' not found", {"name": name})
-        values = vault.decrypt(record)
+        values = await credential_integrity.open_secrets(vault, record, where="execution")
         return Credential(
             name=record.name,
             username=record.username,
@@ -173,18 +278,19 @@ def resolver(
             gateway_url=record.gateway_url,
             api_token=values.get("api_token"),
             description=record.description,
+            extra_origins=tuple(record.extra_origins or ()),
         )
 
     return resolve
 
 
 __all__ = [
+    "check_extra_origins",
     "check_gateway_url",
     "check_name",
     "create",
     "describe",
     "get",
-    "origin",
     "resolver",
     "update",
 ]

@@ -36,8 +36,9 @@ from ignition_toolbox.core import (
     ValidationError,
 )
 from ignition_toolbox.core.events import Event
+from ignition_toolbox.core.origins import same_origin
 
-from . import credentials, event_writes
+from . import audit, credentials, event_writes
 from .broadcast import Hub
 from .keys import iso
 from .models import ArtifactRecord, CredentialRecord, ExecutionRecord, StepResultRecord
@@ -301,9 +302,7 @@ class ExecutionManager:
                 )
             if gateway_url is None:
                 gateway_url = stored.gateway_url
-            elif stored.gateway_url and credentials.origin(gateway_url) != credentials.origin(
-                stored.gateway_url
-            ):
+            elif stored.gateway_url and not same_origin(gateway_url, stored.gateway_url):
                 raise ValidationError(
                     f"gateway_url is not the gateway credential '{stored.name}' is bound to",
                     {"field": "gateway_url", "credential": stored.name},
@@ -421,21 +420,34 @@ class ExecutionManager:
         await execution.cancel()
 
     async def delete(self, execution_id: str) -> int:
-        record = await self.get_record(execution_id)
-        if record.status not in TERMINAL or execution_id in self._live:
-            raise ValidationError(
-                "Execution is still active; cancel it first",
-                {"status": record.status, "execution_id": execution_id},
-            )
+        """Delete a finished execution; returns its screenshot count.
+
+        The row goes in one conditional statement (this id, a terminal status), so of concurrent
+        deletes exactly one removes it and the others answer 404: a read, then a delete of what was
+        read, let every one of them see the row and report success."""
+        if execution_id in self._live:
+            # Terminal in the database a moment before its worker lets go of it: still active.
+            record = await self.get_record(execution_id)
+            raise self._still_active(execution_id, record.status)
         screenshots = await ArtifactRecord.filter(
             execution_id=execution_id, kind="screenshot"
         ).count()
-        await record.delete()
+        deleted = await ExecutionRecord.filter(id=execution_id, status__in=tuple(TERMINAL)).delete()
+        if not deleted:
+            record = await self.get_record(execution_id)  # gone → execution_not_found
+            raise self._still_active(execution_id, record.status)
         directory = self.artifacts_root / execution_id
         if directory.is_dir():
             await asyncio.to_thread(shutil.rmtree, directory, True)
         self._last_step.pop(execution_id, None)
         return screenshots
+
+    @staticmethod
+    def _still_active(execution_id: str, status: str) -> ValidationError:
+        return ValidationError(
+            "Execution is still active; cancel it first",
+            {"status": status, "execution_id": execution_id},
+        )
 
     async def cleanup(self, older_than: datetime) -> tuple[int, int]:
         """Delete terminal executions that ended before ``older_than``, with their artifacts.
@@ -565,6 +577,21 @@ class ExecutionManager:
                 attempts=event.attempts,
                 commits=self._commits,
             )
+            refused = (event.error or {}).get("details", {}).get("refused_origin")
+            if event.status == "failed" and refused is not None:
+                # A secret kept from an origin it is not bound to: someone may be trying.
+                await audit.record(
+                    "secret.refused",
+                    actor=None,
+                    target=event.execution_id,
+                    outcome="failure",
+                    details={
+                        "credential": event.error["details"].get("credential"),
+                        "refused_origin": refused,
+                        "step_id": event.step_id,
+                    },
+                    commits=self._commits,
+                )
             if self._stored_index.get(event.execution_id) != event.step_index:
                 await event_writes.update_execution(
                     event.execution_id, {"current_step_index": event.step_index}, self._commits

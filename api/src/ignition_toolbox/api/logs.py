@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 _PATTERNS = (
     (re.compile(r"itk_[0-9A-Za-z]{8,}", re.IGNORECASE), "itk_***"),
@@ -31,6 +32,16 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+def event(
+    logger: logging.Logger, name: str, *, level: int = logging.WARNING, **fields: Any
+) -> None:
+    """Log a structured event: ``name key=value ...`` as the text, for plain handlers, and the same
+    as ``record.event`` and ``record.fields`` for handlers that keep structure. The text passes the
+    redaction filter like any other; callers still pass no secrets."""
+    text = " ".join([name, *(f"{key}={value}" for key, value in fields.items())])
+    logger.log(level, "%s", text, extra={"event": name, "fields": dict(fields)})
+
+
 def install(level: int = logging.INFO) -> None:
     """Configure the root logger once, with the filter on every handler it has."""
     root = logging.getLogger()
@@ -44,4 +55,4 @@ def install(level: int = logging.INFO) -> None:
             handler.addFilter(RedactingFilter())
 
 
-__all__ = ["RedactingFilter", "install", "redact"]
+__all__ = ["RedactingFilter", "event", "install", "redact"]

@@ -82,6 +82,8 @@ class CredentialRecord(Model):
     name = fields.CharField(max_length=64, unique=True)
     username = fields.CharField(max_length=255, default="")
     gateway_url = fields.CharField(max_length=2048, null=True)
+    # Origins besides the gateway's that may receive the secrets (an identity provider's login).
+    extra_origins = fields.JSONField(default=list)
     description = fields.TextField(default="")
     key_version = fields.IntField()
     nonce = fields.BinaryField()
@@ -91,6 +93,23 @@ class CredentialRecord(Model):
 
     class Meta:
         table = "credentials"
+        app = APP_LABEL
+
+
+class VaultKeyRecord(Model):
+    """A check value per key version, never key material.
+
+    HMAC-SHA256 of a fixed label under the key. Start-up compares it with the key it was given, so
+    a wrong key (refuse to start) is told apart from one damaged credential row (that row alone
+    becomes unusable).
+    """
+
+    version = fields.IntField(primary_key=True, generated=False)
+    fingerprint = fields.CharField(max_length=64)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "vault_keys"
         app = APP_LABEL
 
 
@@ -138,4 +157,5 @@ __all__ = [
     "CredentialRecord",
     "ExecutionRecord",
     "StepResultRecord",
+    "VaultKeyRecord",
 ]

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .server_names import default_server_names, normalise, parse_list
+
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -69,11 +71,25 @@ class Settings:
     graceful_timeout: float = 10.0
     max_body_bytes: int = 1024 * 1024
     bootstrap_admin: bool = True
+    # Names the Host header must carry in key mode; empty: the bind address's names
+    # (server_names.default_server_names).
+    server_names: tuple[str, ...] = ()
+    # Gateway URLs naming link-local, unspecified or multicast addresses are refused unless set:
+    # no gateway lives there, but cloud metadata services and the machine's own ports do.
+    allow_special_gateway_addresses: bool = False
+    # Audit rows older than this go with the maintenance cleanup; 0 keeps them forever.
+    audit_retention_days: int = 365
 
     @property
     def auth_required(self) -> bool:
         """Keys are enforced with ``--auth`` or whenever the server is not loopback-only."""
         return self.auth or not is_loopback(self.host)
+
+    @property
+    def resolved_server_names(self) -> frozenset[str]:
+        if self.server_names:
+            return frozenset(normalise(name) for name in self.server_names)
+        return default_server_names(self.host)
 
     @property
     def resolved_database_url(self) -> str:
@@ -140,5 +156,11 @@ class Settings:
             values["files_dirs"] = tuple(Path(p) for p in v.split(os.pathsep) if p)
         if (v := text("RATE_LIMIT")) is not None:
             values["rate_limit"] = v
+        if (v := text("SERVER_NAMES")) is not None:
+            values["server_names"] = parse_list(v)
+        if (v := text("ALLOW_SPECIAL_GATEWAY_ADDRESSES")) is not None:
+            values["allow_special_gateway_addresses"] = v.lower() in ("1", "true", "yes", "on")
+        if (v := text("AUDIT_RETENTION_DAYS")) is not None:
+            values["audit_retention_days"] = int(v)
         settings = cls(**values)
         return settings.with_overrides(**overrides)

@@ -2,15 +2,23 @@
 name and key version, and a versioned keyring kept outside the data directory.
 
 A refusal to start is better than a server that silently cannot decrypt what it stores, so a missing
-or mismatched key stops start-up and no new key is written over it.
+or mismatched key stops start-up and no new key is written over it. One row that does not
+authenticate under the right key is another matter (a swapped or damaged ciphertext): it must not
+keep every other credential from being used, so start-up reports it and carries on, and the row
+stays unusable until its secrets are entered again. The two are told apart by a check value per
+key version kept in the database (``VaultKeyRecord``).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import secrets
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,15 +26,35 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ignition_toolbox.core import atomic_write
+from ignition_toolbox.core import ToolboxError, atomic_write
 
-from .models import CredentialRecord
+from .models import CredentialRecord, VaultKeyRecord
 
 PLACEHOLDER = "$encrypted$"
 
 
 class VaultError(Exception):
     """The keyring is missing, malformed or does not match the stored credentials."""
+
+
+class CredentialIntegrityError(VaultError, ToolboxError):
+    """One row does not authenticate under the right key: its ciphertext was swapped, damaged or
+    written by someone without the key. An ``internal_error`` (500) to a client; the message names
+    the credential and the repair, nothing of the cryptography."""
+
+    code = "internal_error"
+
+    def __init__(self, name: str) -> None:
+        ToolboxError.__init__(
+            self,
+            f"Credential '{name}' failed its integrity check and cannot be used; enter its "
+            "secrets again (PUT with the password) to repair it",
+            {"name": name},
+        )
+        self.name = name
+
+
+_FINGERPRINT_LABEL = b"itk-vault-key-check|v1"
 
 
 @dataclass
@@ -83,6 +111,11 @@ class Keyring:
         self.keys[self.current] = AESGCM.generate_key(256)
         return self.current
 
+    def fingerprint(self, version: int) -> str:
+        """A check value of one key: an HMAC of a fixed label, so it tells keys apart and gives
+        nothing away about them."""
+        return hmac.new(self.keys[version], _FINGERPRINT_LABEL, hashlib.sha256).hexdigest()
+
 
 def _aad(name: str, version: int) -> bytes:
     return f"itk-credential|{name}|v{version}".encode()
@@ -110,20 +143,83 @@ class Vault:
                 bytes(record.nonce), bytes(record.ciphertext), _aad(record.name, record.key_version)
             )
         except InvalidTag:
-            raise VaultError("a stored credential does not decrypt with this key") from None
+            raise CredentialIntegrityError(record.name) from None
         value: dict[str, Any] = json.loads(plaintext)
         return value
 
-    async def verify_all(self) -> None:
-        for record in await CredentialRecord.all():
+    def authenticates(self, record: CredentialRecord) -> bool:
+        try:
             self.decrypt(record)
+        except CredentialIntegrityError:
+            return False
+        return True
+
+    async def verify_all(self) -> list[str]:
+        """Refuse a key that is not the one the rows were written with; return the names of the
+        rows that fail on their own (the caller reports them, the server still starts).
+
+        A key version the rows use must be in the keyring and match its stored check value. A
+        database from before check values existed has none: there, a version is the right key when
+        at least one of its rows authenticates, and its check value is recorded from then on.
+        """
+        records = await CredentialRecord.all()
+        stored = {k.version: k.fingerprint for k in await VaultKeyRecord.all()}
+        by_version: dict[int, list[CredentialRecord]] = defaultdict(list)
+        for record in records:
+            by_version[record.key_version].append(record)
+        failed: list[str] = []
+        for version, rows in sorted(by_version.items()):
+            if version not in self.keyring.keys:
+                raise VaultError(
+                    f"the stored credentials use key version {version}, which the secret key "
+                    "does not hold; restore the right key (no new key was written)"
+                )
+            bad = [r.name for r in rows if not self.authenticates(r)]
+            if version in stored:
+                if not hmac.compare_digest(stored[version], self.keyring.fingerprint(version)):
+                    raise VaultError(
+                        f"the secret key (version {version}) is not the key the stored "
+                        "credentials were encrypted with; restore the right key "
+                        "(no new key was written)"
+                    )
+            elif len(bad) == len(rows):
+                raise VaultError(
+                    f"no stored credential decrypts with key version {version} of this secret "
+                    "key; restore the right key (no new key was written)"
+                )
+            failed.extend(bad)
+        await self.record_fingerprints(keep=set(by_version))
+        return sorted(failed)
+
+    async def record_fingerprints(self, *, keep: Iterable[int] = ()) -> None:
+        """Store the check value of every key version in the keyring. A stored value no row relies
+        on (``keep`` lists the versions rows use, checked already) is replaced: it belonged to a
+        key that was let go while nothing was encrypted with it."""
+        for version in self.keyring.keys:
+            fingerprint = self.keyring.fingerprint(version)
+            existing = await VaultKeyRecord.get_or_none(version=version)
+            if existing is None:
+                await VaultKeyRecord.create(version=version, fingerprint=fingerprint)
+            elif existing.fingerprint != fingerprint and version not in set(keep):
+                existing.fingerprint = fingerprint
+                await existing.save(update_fields=["fingerprint"])
 
     async def rotate(self) -> int:
         """New key version, re-encrypt row by row (mixed versions stay readable), drop old keys."""
         if self.keyring.path is None:
             raise VaultError("rotate-key needs a key file, not ITK_SECRET_KEY")
+        damaged = [r.name for r in await CredentialRecord.all() if not self.authenticates(r)]
+        if damaged:
+            # Re-encrypting skips nothing silently: a damaged row left on a dropped key version
+            # would stop the next start for good.
+            raise VaultError(
+                "rotate-key needs every credential readable; repair (PUT) or delete first: "
+                + ", ".join(damaged)
+            )
         version = self.keyring.add_version()
         self.keyring.save()
+        # Recorded before any row moves to it, so a rotation killed halfway still starts.
+        await self.record_fingerprints()
         for record in await CredentialRecord.all():
             if record.key_version == version:
                 continue
@@ -153,8 +249,20 @@ async def open_vault(*, key_file: Path, env_value: str | None, data_dir: Path) -
             keyring = Keyring.new()
             keyring.save(key_file)
     vault = Vault(keyring)
-    await vault.verify_all()
+    failed = await vault.verify_all()
+    if failed:
+        from . import credential_integrity
+
+        for name in failed:
+            await credential_integrity.report(name, where="startup", actor="system")
     return vault
 
 
-__all__ = ["PLACEHOLDER", "Keyring", "Vault", "VaultError", "open_vault"]
+__all__ = [
+    "PLACEHOLDER",
+    "CredentialIntegrityError",
+    "Keyring",
+    "Vault",
+    "VaultError",
+    "open_vault",
+]

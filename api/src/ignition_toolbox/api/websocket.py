@@ -19,6 +19,7 @@ from quart import Blueprint, websocket
 from .auth import Principal
 from .broadcast import Client
 from .models import ExecutionRecord
+from .path_ids import is_execution_id
 from .permissions import Permission, allows
 from .state import current
 
@@ -60,7 +61,11 @@ async def _sender(client: Client, principal: Principal) -> int:
 
 
 async def _known(ids: list[str]) -> set[str]:
-    found = await ExecutionRecord.filter(id__in=ids).values_list("id", flat=True)
+    # An id no row can have is unknown without a query: the database layer refuses some of them.
+    wanted = [i for i in ids if is_execution_id(i)]
+    if not wanted:
+        return set()
+    found = await ExecutionRecord.filter(id__in=wanted).values_list("id", flat=True)
     return {str(i) for i in found}
 
 

@@ -23,6 +23,7 @@ from . import templating
 from .context import Controls, ExecutionContext, StepContext
 from .credentials import Credential, CredentialResolver, no_credentials
 from .errors import (
+    CredentialNotFoundError,
     InvalidTransitionError,
     PlaybookNotFoundError,
     StepFailedError,
@@ -446,8 +447,10 @@ class Execution:
         for name in names:
             try:
                 credential: Credential = await self.context.credential(name)
-            except ToolboxError:
-                continue  # an unresolvable reference fails at render time, naming itself
+            except (CredentialNotFoundError, ValidationError):
+                # An unresolvable reference fails at render time, naming itself; a credential
+                # that exists but cannot be opened (its row fails integrity) fails the step here.
+                continue
             views[name] = credential.template_view()
         context["credential"] = views
 

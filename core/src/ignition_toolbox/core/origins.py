@@ -150,6 +150,11 @@ class Binding:
             target = str(parse_origin(url))
         except OriginError as exc:
             target = f"an unreadable origin ({exc.message})"
+        if not self.origins:
+            return (
+                f"credential '{self.credential}' is bound to no origin, so its secrets are not "
+                f"{what} to {target}: give it the gateway_url (and any extra origins) it is for"
+            )
         return (
             f"the secrets of credential '{self.credential}' may only be {what} to "
             f"{self.describe()}, not to {target}"

@@ -24,7 +24,7 @@ import urllib.parse
 from typing import Any, NoReturn
 
 from .errors import ValidationError
-from .origins import Binding
+from .origins import Binding, OriginError, parse_origin
 
 REDACTED = "***"
 # Short secrets are redacted only where they stand as a word of their own, so that a password such
@@ -38,7 +38,31 @@ class SecretUseError(ValidationError):
 
 
 class SecretOriginError(ValidationError):
-    """A secret about to be sent or typed somewhere its binding does not allow."""
+    """A secret about to be sent or typed somewhere its binding does not allow.
+
+    ``details`` names the credential and the refused origin, so the server can audit the attempt.
+    """
+
+    @classmethod
+    def refusing(cls, binding: Binding, destination: str | None, what: str) -> SecretOriginError:
+        if destination is None:
+            message = (
+                f"the secrets of credential '{binding.credential}' may only be {what} to "
+                f"{binding.describe()}, and this destination has no origin"
+            )
+        else:
+            message = binding.refusal(destination, what)
+        return cls(
+            message,
+            {"credential": binding.credential, "refused_origin": _origin_text(destination)},
+        )
+
+
+def _origin_text(url: str | None) -> str:
+    try:
+        return str(parse_origin(url or ""))
+    except OriginError:
+        return "unreadable"
 
 
 def _refuse(secret: Secret, use: str) -> NoReturn:
@@ -66,13 +90,7 @@ class Secret:
     def reveal(self, destination: str | None, what: str = "sent") -> str:
         """The secret's text for ``destination`` (a URL), if its binding allows that origin."""
         if self.binding is not None and (destination is None or not self.binding.allows(destination)):
-            message = (
-                self.binding.refusal(destination, what)
-                if destination is not None
-                else f"the secrets of credential '{self.binding.credential}' may only be {what} "
-                f"to {self.binding.describe()}, and this destination has no origin"
-            )
-            raise SecretOriginError(message, {"credential": self.binding.credential})
+            raise SecretOriginError.refusing(self.binding, destination, what)
         return self._value
 
     # Every way a template or a handler could turn the value into something else refuses.

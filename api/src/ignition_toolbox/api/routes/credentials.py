@@ -8,7 +8,7 @@ from quart import Blueprint, request
 
 from ignition_toolbox.core import ValidationError
 
-from .. import audit, credentials, gateway_check
+from .. import audit, credential_integrity, credentials, gateway_check
 from ..models import CredentialRecord
 from ..request_context import client_ip, json_object, principal
 from ..state import current
@@ -38,7 +38,13 @@ async def create_credential() -> tuple[dict[str, Any], int]:
 
 @blueprint.put("/api/credentials/<name>")
 async def update_credential(name: str) -> dict[str, Any]:
-    record = await credentials.update(current().require_vault(), name, await json_object())
+    record = await credentials.update(
+        current().require_vault(),
+        name,
+        await json_object(),
+        actor=principal().actor,
+        ip=client_ip(),
+    )
     await audit.record(
         "credential.updated", actor=principal().actor, target=record.name, ip=client_ip()
     )
@@ -62,6 +68,11 @@ async def test_credential(name: str) -> dict[str, Any]:
     record = await credentials.get(name)
     body = await json_object() if await request.get_data() else {}
     timeout = gateway_check.parse_timeout(body)
+    # Decrypt first: a reachable gateway says nothing about a row whose secrets are damaged, and
+    # such a row must fail here (500, reported) as it would in a run.
+    await credential_integrity.open_secrets(
+        current().require_vault(), record, where="test", actor=principal().actor, ip=client_ip()
+    )
     if not record.gateway_url:
         raise ValidationError(
             f"Credential '{name}' is not bound to a gateway", {"field": "gateway_url"}

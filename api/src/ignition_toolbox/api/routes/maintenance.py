@@ -1,5 +1,6 @@
-"""Maintenance (admin only): retention of finished executions. There is deliberately no route that
-deletes logs or audit rows (SECURITY.md case 107)."""
+"""Maintenance (admin only): retention of finished executions, and of audit rows past the server's
+``audit_retention_days``. There is deliberately no route that deletes logs, nor audit rows a request
+chooses (SECURITY.md case 107): only the operator's retention setting removes them."""
 
 from __future__ import annotations
 
@@ -38,16 +39,23 @@ def _older_than_days(body: dict[str, Any]) -> int:
 async def cleanup() -> dict[str, Any]:
     days = _older_than_days(await json_object())
     cutoff = datetime.now(UTC) - timedelta(days=days)
-    executions, screenshots = await current().require_manager().cleanup(cutoff)
+    state = current()
+    executions, screenshots = await state.require_manager().cleanup(cutoff)
+    audit_rows = await audit.apply_retention(state.settings.audit_retention_days)
     await audit.record(
         "maintenance.cleanup",
         actor=principal().actor,
         ip=client_ip(),
-        details={"older_than_days": days, "executions_deleted": executions},
+        details={
+            "older_than_days": days,
+            "executions_deleted": executions,
+            "audit_rows_deleted": audit_rows,
+        },
     )
     return {
         "message": "Cleanup finished",
         "older_than_days": days,
         "executions_deleted": executions,
         "screenshots_deleted": screenshots,
+        "audit_rows_deleted": audit_rows,
     }

@@ -5,6 +5,7 @@ names; ``/api/uploads`` takes every kind a shipped playbook's ``type: file`` par
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
@@ -16,23 +17,13 @@ from quart import Blueprint, request
 
 from ignition_toolbox.core import ValidationError
 
-from .. import audit
+from .. import audit, uploads
 from ..request_context import client_ip, principal
 from ..state import current
 
 blueprint = Blueprint("modules", __name__)
 
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,120}$")
-_ZIP_MAGIC = b"PK\x03\x04"
-# Endings a step may read, and whether the file must be a zip archive.
-KINDS: dict[str, bool] = {
-    ".modl": True,
-    ".gwbk": True,
-    ".zip": True,
-    ".json": False,
-    ".xml": False,
-    ".csv": False,
-}
 
 
 def _file_name(allowed: tuple[str, ...]) -> str:
@@ -55,35 +46,39 @@ async def upload_module() -> tuple[dict[str, Any], int]:
 
 @blueprint.post("/api/uploads")
 async def upload_file() -> tuple[dict[str, Any], int]:
-    """Any input file kind of ``KINDS``: the raw body, named by ``?fileName=``."""
-    return await _store(_file_name(tuple(KINDS)), "file.uploaded", "File uploaded successfully")
+    """Any input file kind of ``uploads.CHECKS``: the raw body, named by ``?fileName=``."""
+    return await _store(
+        _file_name(tuple(uploads.CHECKS)), "file.uploaded", "File uploaded successfully"
+    )
 
 
 async def _store(name: str, action: str, message: str) -> tuple[dict[str, Any], int]:
+    """Stream the body into a temp file beside the target, check it, then rename it into place.
+
+    The body is never held whole (an upload may be hundreds of MB), the check runs off the event
+    loop, and a refusal, a dropped connection or an error leaves nothing behind: the temp file is
+    removed unless the rename already consumed it."""
     settings = current().settings
     folder = settings.uploads_dir
     folder.mkdir(parents=True, exist_ok=True)
+    ending = "." + name.rsplit(".", 1)[-1].lower()
     digest = hashlib.sha256()
     size = 0
-    fd, temp = tempfile.mkstemp(prefix=".upload-", dir=folder)
+    fd, temp = tempfile.mkstemp(prefix=".upload-", suffix=".part", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             async for chunk in request.body:
                 size += len(chunk)
                 if size > settings.max_upload_bytes:
                     raise ValidationError(
-                        "The module is larger than this server accepts",
+                        "The upload is larger than this server accepts",
                         {"limit_bytes": settings.max_upload_bytes},
                     )
                 digest.update(chunk)
                 handle.write(chunk)
             handle.flush()
-            os.fsync(handle.fileno())
-        with open(temp, "rb") as check:
-            if KINDS["." + name.rsplit(".", 1)[-1].lower()] and check.read(4) != _ZIP_MAGIC:
-                raise ValidationError(
-                    f"A {name.rsplit('.', 1)[-1]} file is a zip archive; this is not one", {}
-                )
+            await asyncio.to_thread(os.fsync, handle.fileno())
+        await asyncio.to_thread(uploads.check, Path(temp), ending)
         os.replace(temp, folder / name)
     finally:
         Path(temp).unlink(missing_ok=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from quart import Blueprint, Response, send_from_directory
+from werkzeug.exceptions import NotFound
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -45,7 +46,12 @@ async def index() -> Response:
 
 @blueprint.get("/ui/<path:filename>")
 async def asset(filename: str) -> Response:
-    return _harden(await send_from_directory(STATIC_DIR, filename))
+    try:
+        response = await send_from_directory(STATIC_DIR, filename)
+    except (OSError, ValueError):
+        # A name the file system cannot even look up (too long, a NUL byte) is no file we serve.
+        raise NotFound() from None
+    return _harden(response)
 
 
 __all__ = ["CONTENT_SECURITY_POLICY", "STATIC_DIR", "blueprint"]

@@ -121,7 +121,7 @@ class GatewayClient:
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         credential_name: str | None = None,
-        withheld: str | None = None,
+        withheld: SecretOriginError | None = None,
     ) -> None:
         self.base_url = check_url(base_url)
         # Why the credential's secrets were kept from this client (its origin binding); the
@@ -166,8 +166,8 @@ class GatewayClient:
 
     def _token_headers(self) -> dict[str, str]:
         who = f"credential {self.credential_name!r}" if self.credential_name else "this gateway"
-        if self.withheld:
-            raise SecretOriginError(self.withheld, {"credential": self.credential_name})
+        if self.withheld is not None:
+            raise SecretOriginError(self.withheld.message, self.withheld.details)
         if not self.api_token:
             raise GatewayAuthError(
                 f"This action needs an Ignition API token: add api_token (name:secret) to {who}",
@@ -541,8 +541,8 @@ class GatewayClient:
 
     async def login(self) -> dict[str, Any]:
         """Log in through the gateway's IdP the way the web UI does; keeps the session cookie."""
-        if self.withheld:
-            raise SecretOriginError(self.withheld, {"credential": self.credential_name})
+        if self.withheld is not None:
+            raise SecretOriginError(self.withheld.message, self.withheld.details)
         if not (self.username and self.password):
             who = f"credential {self.credential_name!r}" if self.credential_name else "the client"
             raise GatewayAuthError(

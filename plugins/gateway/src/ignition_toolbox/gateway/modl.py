@@ -3,14 +3,17 @@
 A ``.modl`` is a zip with ``module.xml`` at its root. The file comes from whoever wrote the playbook or
 uploaded it, so it is treated as hostile: only the central directory and the one exact-named
 ``module.xml`` member are read, with caps on entry count, declared and actual size and compression
-ratio, and the XML is parsed with defusedxml (no entities, no DTD tricks). Tags are matched
-case-insensitively because the older SDK docs write ``requiredignitionversion``.
+ratio, entry names that could escape an unpacking folder are refused, and the XML is parsed with
+defusedxml (no entities, no DTD tricks). The zip safety checks are core's (``core.archives``),
+shared with the server's upload checks; this module adds what makes a zip a module. Tags are
+matched case-insensitively because the older SDK docs write ``requiredignitionversion``.
 """
 
 from __future__ import annotations
 
-import io
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,14 +22,17 @@ from xml.etree.ElementTree import Element
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
+from ignition_toolbox.core import archives
+from ignition_toolbox.core.archives import ArchiveError, ZipLimits
+
 MODULE_XML = "module.xml"
 CERTIFICATES = "certificates.p7b"
 SIGNATURES = "signatures.properties"
 
 MAX_MODL_BYTES = 512 * 1024 * 1024
-MAX_ENTRIES = 10_000
+MAX_ENTRIES = archives.DEFAULT_LIMITS.max_entries
 MAX_XML_BYTES = 1024 * 1024
-MAX_RATIO = 100
+MAX_RATIO = archives.DEFAULT_LIMITS.max_ratio
 
 
 class ModlError(ValueError):
@@ -90,6 +96,16 @@ def _children(element: Element, name: str) -> list[Element]:
     return [child for child in element if _local(child.tag) == name]
 
 
+@contextmanager
+def _as_modl_error() -> Iterator[None]:
+    """Core's archive refusals, raised as this module's one error type (callers catch
+    ``ModlError``); the message is kept word for word."""
+    try:
+        yield
+    except ArchiveError as exc:
+        raise ModlError(exc.message) from exc
+
+
 def read_member(
     archive: zipfile.ZipFile,
     name: str,
@@ -102,33 +118,16 @@ def read_member(
     The declared size is checked first, then the read itself is capped, because a crafted header
     can understate the real size.
     """
-    try:
-        info = archive.getinfo(name)
-    except KeyError:
-        return None
-    if info.file_size > max_bytes:
-        raise ModlError(f"{name} is {info.file_size} bytes; the limit is {max_bytes}")
-    if info.compress_size and info.file_size / info.compress_size > max_ratio:
-        raise ModlError(f"{name} is compressed more than {max_ratio}:1 (zip bomb?)")
-    with archive.open(info) as handle:
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise ModlError(f"{name} expands past {max_bytes} bytes")
-    return data
+    with _as_modl_error():
+        return archives.read_member(archive, name, max_bytes=max_bytes, max_ratio=max_ratio)
 
 
 def open_zip(
-    data: bytes, *, what: str = "module", max_entries: int = MAX_ENTRIES
+    data: bytes | str | Path, *, what: str = "module", max_entries: int = MAX_ENTRIES
 ) -> zipfile.ZipFile:
-    """Open ``data`` as a zip, checking only its central directory."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise ModlError(f"The {what} file is not a zip archive") from exc
-    if len(archive.infolist()) > max_entries:
-        archive.close()
-        raise ModlError(f"The {what} file has more than {max_entries} entries")
-    return archive
+    """Open ``data`` (bytes or a path) as a zip, checking only its central directory."""
+    with _as_modl_error():
+        return archives.open_zip(data, what=what, max_entries=max_entries)
 
 
 def parse_module_xml(xml: bytes) -> dict[str, Any]:
@@ -189,20 +188,27 @@ def read_modl(
     max_xml_bytes: int = MAX_XML_BYTES,
     max_ratio: int = MAX_RATIO,
 ) -> ModuleMetadata:
-    """Return the metadata of a ``.modl`` given as bytes or a path. Nothing is written to disk."""
+    """Return the metadata of a ``.modl`` given as bytes or a path. Nothing is written to disk,
+    and a path is read through the zip directory, never loaded whole."""
+    data: bytes | Path
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        if not path.is_file():
-            raise ModlError(f"Module file {path.name!r} does not exist")
-        if path.stat().st_size > max_bytes:
-            raise ModlError(f"Module file {path.name!r} is larger than {max_bytes} bytes")
-        data = path.read_bytes()
+        data = Path(source)
+        if not data.is_file():
+            raise ModlError(f"Module file {data.name!r} does not exist")
+        if data.stat().st_size > max_bytes:
+            raise ModlError(f"Module file {data.name!r} is larger than {max_bytes} bytes")
     else:
         data = bytes(source)
         if len(data) > max_bytes:
             raise ModlError(f"Module file is larger than {max_bytes} bytes")
+    limits = ZipLimits(max_entries=max_entries, max_ratio=max_ratio)
     with open_zip(data, max_entries=max_entries) as archive:
         names = tuple(archive.namelist())
+        # Absent first: a ``Module.xml`` or ``./module.xml`` is "no module.xml", the plainer news.
+        if MODULE_XML not in names:
+            raise ModlError("The module file has no module.xml at its root")
+        with _as_modl_error():
+            archives.check_entries(archive, what="module", limits=limits)
         xml = read_member(archive, MODULE_XML, max_bytes=max_xml_bytes, max_ratio=max_ratio)
         if xml is None:
             raise ModlError("The module file has no module.xml at its root")

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ignition_toolbox.core import Credential, ExecutionContext, ResourceType
+from ignition_toolbox.core import Credential, ExecutionContext, ResourceType, SecretOriginError
 
 from .client import DEFAULT_TIMEOUT, GatewayClient
 
@@ -45,7 +45,7 @@ class GatewayConnections:
         """
         withheld = None
         if credential is not None and credential.secrets() and not credential.allows(url):
-            withheld = credential.binding.refusal(url, "sent")
+            withheld = SecretOriginError.refusing(credential.binding, url, "sent")
         key = (url.rstrip("/"), credential.name if credential else None)
         existing = self._clients.get(key)
         if existing is not None:
