@@ -206,6 +206,7 @@ def cmd_step_types(args: argparse.Namespace) -> int:
                 kind = schema.get("type", "enum" if "enum" in schema else "any")
                 kind = "|".join(kind) if isinstance(kind, list) else kind
                 flag = ", required" if name in required else ""
+                flag += ", accepts a secret" if schema.get("writeOnly") is True else ""
                 print(f"    {name} ({kind}{flag})")
     return EXIT_OK
 
