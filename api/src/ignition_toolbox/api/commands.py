@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from .settings import Settings
+from .settings import Settings, env_var, env_vars, parse_origins, parse_pid
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -34,6 +34,11 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         if getattr(args, "allow_special_gateway_addresses", False)
         else None,
         audit_retention_days=getattr(args, "audit_retention_days", None),
+        allowed_origins=parse_origins(args.allowed_origins)
+        if getattr(args, "allowed_origins", None) is not None
+        else None,
+        parent_pid=getattr(args, "parent_pid", None),
+        stdin_watch=True if getattr(args, "stdin_watch", False) else None,
     )
 
 
@@ -52,10 +57,38 @@ def _days(value: str) -> int:
     return int(value)
 
 
+def _pid(value: str) -> int:
+    try:
+        return parse_pid(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a process id: {value!r}") from None
+
+
+def _option(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
+    """The option of the settings field ``name``: its flag, help and variable come from the
+    field's declaration in settings.py, so ``--help`` cannot drift from what is read."""
+    var = env_var(name)
+    assert var is not None and var.option is not None, name
+    shown = (
+        f"{var.help[:-1]}; {var.variable})"
+        if var.help.endswith(")")
+        else f"{var.help} ({var.variable})"
+    )
+    parser.add_argument(var.option, help=shown, **kwargs)
+
+
+def _environment_only() -> str:
+    """The ``--help`` epilog: settings read from the environment that have no flag."""
+    lines = ["also read from the environment:"]
+    lines += [f"  {v.variable}: {v.help}" for v in env_vars().values() if v.option is None]
+    lines.append("  ITK_EVENT_LOOP: 'asyncio' keeps the standard event loop instead of uvloop")
+    return "\n".join(lines)
+
+
 def _storage_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="data directory (default: ITK_DATA_DIR or per-user)")
-    parser.add_argument("--database-url", help="sqlite://PATH or postgres://... (ITK_DATABASE_URL)")
-    parser.add_argument("--secret-key-file", help="credential key file (ITK_SECRET_KEY_FILE)")
+    _option(parser, "data_dir")
+    _option(parser, "database_url")
+    _option(parser, "secret_key_file")
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -179,43 +212,26 @@ def cmd_credentials_list(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    serve = subparsers.add_parser("serve", help="run the REST API and WebSocket server")
-    serve.add_argument("--host", help="bind address (default 127.0.0.1; ITK_HOST)")
-    serve.add_argument("--port", type=int, help="port, 0 for a free one (default 5000; ITK_PORT)")
-    serve.add_argument("--playbooks-dir", help="read-only playbook folder (ITK_PLAYBOOKS_DIR)")
-    serve.add_argument("--auth", action="store_true", help="require API keys even on loopback")
-    serve.add_argument(
-        "--max-concurrent", type=int, help="executions run at once (ITK_MAX_CONCURRENT)"
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the REST API and WebSocket server",
+        description="Run the REST API and WebSocket server. Every option can also be set by\n"
+        "the ITK_* variable named with it; an option given overrides its variable.",
+        epilog=_environment_only(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument(
-        "--files-dir",
-        action="append",
-        metavar="DIR",
-        help="a folder steps may read input files from, besides DATA_DIR/uploads; repeatable "
-        "(ITK_FILES_DIRS)",
-    )
-    serve.add_argument(
-        "--server-name",
-        action="append",
-        type=_server_names,
-        metavar="NAME[,NAME]",
-        help="a name or address clients reach the server by; with keys on, requests whose Host "
-        "is not one are refused. Repeatable (ITK_SERVER_NAMES; default: the bind address and its "
-        "names)",
-    )
-    serve.add_argument(
-        "--allow-special-gateway-addresses",
-        action="store_true",
-        help="accept gateway URLs naming link-local, unspecified or multicast addresses "
-        "(ITK_ALLOW_SPECIAL_GATEWAY_ADDRESSES)",
-    )
-    serve.add_argument(
-        "--audit-retention-days",
-        type=_days,
-        metavar="DAYS",
-        help="audit rows older than this go with the maintenance cleanup; 0 keeps them "
-        "(default 365; ITK_AUDIT_RETENTION_DAYS)",
-    )
+    _option(serve, "host")
+    _option(serve, "port", type=int)
+    _option(serve, "playbooks_dir")
+    _option(serve, "auth", action="store_true")
+    _option(serve, "max_concurrent", type=int)
+    _option(serve, "files_dirs", action="append", metavar="DIR")
+    _option(serve, "server_names", action="append", type=_server_names, metavar="NAME[,NAME]")
+    _option(serve, "allow_special_gateway_addresses", action="store_true")
+    _option(serve, "audit_retention_days", type=_days, metavar="DAYS")
+    _option(serve, "allowed_origins", metavar="ORIGIN[,ORIGIN]")
+    _option(serve, "parent_pid", type=_pid, metavar="PID")
+    _option(serve, "stdin_watch", action="store_true")
     _storage_options(serve)
     serve.set_defaults(func=cmd_serve)
 
