@@ -319,7 +319,7 @@ async def through_server(
         "/api/executions",
         json={
             "playbook_path": PLAYBOOK_PATH,
-            "parameters": {"module_file": module_path},
+            "parameters": {"module_path": module_path},
             "credential_name": credential,
         },
     )
@@ -427,7 +427,7 @@ async def in_process(
     execution = Execution(
         playbook,
         plugins=pm,
-        parameters={"module_file": str(modl)},
+        parameters={"module_path": str(modl)},
         gateway_url=url,
         credential_name="gw",
         credentials=creds,

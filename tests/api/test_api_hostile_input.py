@@ -342,10 +342,11 @@ async def test_key_mode_refuses_a_foreign_host(secured: Running) -> None:
             detail = await _error(response)
             assert detail["error"] == "validation_error"
             assert detail["details"] == {"header": "Host"}
-    # A redirect (merged slashes) names only a Host the server answers to.
-    redirect = await secured.client.get("//api//health", headers={**admin, "Host": "localhost"})
-    assert redirect.status_code == 308
-    assert redirect.headers["Location"].startswith("http://localhost/")
+    # With a Host it answers to, merged slashes are refused, never redirected (test_api_paths.py).
+    refused = await secured.client.get("//api//health", headers={**admin, "Host": "localhost"})
+    assert refused.status_code == 400
+    assert "Location" not in refused.headers
+    assert (await _error(refused))["error"] == "invalid_path"
 
 
 async def test_configured_server_names_replace_the_defaults(make_settings: Any) -> None:

@@ -30,15 +30,25 @@ async def test_an_uploaded_module_is_stored_and_a_step_can_read_it(running: Any)
     assert record["status"] == "completed", record
 
 
-async def test_steps_cannot_read_files_outside_the_allowed_folders(running: Any) -> None:
-    started = await running.client.post(
+async def test_steps_cannot_read_files_outside_the_allowed_folders(secured: Any) -> None:
+    # With API keys a caller's absolute path stays confined (desktop mode reads it as given:
+    # test_api_caller_files.py).
+    from api_support import role_keys
+
+    headers = {"X-API-Key": (await role_keys())["executor"]}
+    started = await secured.client.post(
         "/api/executions",
         json={"playbook_path": "examples/read.yaml", "parameters": {"path": "/etc/hostname"}},
+        headers=headers,
     )
     execution_id = (await started.get_json())["execution_id"]
-    record = await wait_status(running.client, execution_id, {"completed", "failed"})
+    record = await wait_status(
+        secured.client, execution_id, {"completed", "failed"}, headers=headers
+    )
     assert record["status"] == "failed"
-    detail = await (await running.client.get(f"/api/executions/{execution_id}")).get_json()
+    detail = await (
+        await secured.client.get(f"/api/executions/{execution_id}", headers=headers)
+    ).get_json()
     error = detail["step_results"][0]["error"]
     assert error["code"] == "invalid_path" and "/etc" not in error["message"]
 

@@ -19,8 +19,8 @@ from ignition_toolbox.core import (
     PlaybookRoot,
     PluginManager,
     Secret,
-    SecretUseError,
     Secrets,
+    SecretUseError,
     ValidationError,
     parse_origin,
 )

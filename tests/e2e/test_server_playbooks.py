@@ -85,7 +85,7 @@ async def test_module_upgrade_runs_through_the_api_and_websocket(
         server,
         {
             "playbook_path": "gateway/module_upgrade.yaml",
-            "parameters": {"module_file": path},
+            "parameters": {"module_path": path},
             "credential_name": gateway_credential,
         },
     )
@@ -99,6 +99,7 @@ async def test_module_upgrade_runs_through_the_api_and_websocket(
     # Every step's completion was broadcast live, in playbook order (the final state update
     # repeats the last step result, hence the de-duplication).
     assert list(dict.fromkeys(streamed)) == [
+        "login",
         "ready",
         "module",
         "before",

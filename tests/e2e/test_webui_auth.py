@@ -114,12 +114,12 @@ async def test_key_prompt_tab_scope_key_management_roles_and_offline_state(
     await page.get_by_role("button", name="Run playbook").wait_for()
     assert not await page.get_by_role("button", name="Run playbook").is_enabled()
     assert await page.get_by_role("button", name="Duplicate").count() == 0
-    # module_file is `type: file`: without modules:upload, a plain field for a server file name.
+    # module_path is `type: file`: without modules:upload, a plain field for a server file name.
     assert await page.get_by_role("button", name="Upload .modl…").count() == 0
     assert await page.locator('input[type="file"]').count() == 0
-    module_file = page.get_by_role("textbox", name="module_file")
-    assert await module_file.get_attribute("data-file-parameter") == "true"
-    field = page.locator(".field", has=module_file)
+    module_path = page.get_by_role("textbox", name="module_path")
+    assert await module_path.get_attribute("data-file-parameter") == "true"
+    field = page.locator(".field", has=module_path)
     assert "server’s upload or configured folders" in await field.inner_text()
     await shot(page, "13a-readonly-run-form")
     await page.goto(f"{server.url}/#/credentials")
@@ -142,7 +142,7 @@ async def test_key_prompt_tab_scope_key_management_roles_and_offline_state(
     assert await page.get_by_role("button", name="Run playbook").is_enabled()
     assert await page.get_by_role("button", name="Duplicate").count() == 0
     assert await page.get_by_role("button", name="Upload .modl…").count() == 0
-    assert await page.get_by_role("textbox", name="module_file").is_editable()
+    assert await page.get_by_role("textbox", name="module_path").is_editable()
     await page.get_by_role("button", name="Forget key").click()
     await enter_key(page, readonly)
     await page.locator("#session").get_by_text("viewer · readonly").wait_for()

@@ -46,9 +46,9 @@ async def open_playbook(page: Any, server: Process, path: str, search: str) -> N
 
 async def fill_upgrade_form(page: Any, modl: Path, sim: Process, credential: str) -> None:
     # The .modl goes up through the form (POST /api/modules); the field gets the stored name.
-    await page.locator('input[type="file"][data-upload-for="module_file"]').set_input_files(modl)
+    await page.locator('input[type="file"][data-upload-for="module_path"]').set_input_files(modl)
     await page.get_by_text(f"Uploaded {modl.name}").wait_for()
-    assert await page.get_by_role("textbox", name="module_file").input_value() == modl.name
+    assert await page.get_by_role("textbox", name="module_path").input_value() == modl.name
     await page.get_by_label("Gateway URL").fill(sim.url)
     await page.get_by_label("Credential", exact=True).select_option(credential)
 
@@ -104,13 +104,13 @@ async def test_run_module_upgrade_watch_pause_resume_open_artifact_and_delete(
         "paused",
     )
     progress = await page.locator("#execution-progress-text").inner_text()
-    assert re.fullmatch(r"step \d+ of 10", progress), progress
+    assert re.fullmatch(r"step \d+ of 11", progress), progress
     await shot(page, "02b-execution-running")
 
     await status_is(page, "completed", timeout=60_000)
     verdict = page.locator("#verdict")
     assert "Passed" in await verdict.inner_text()
-    assert await page.locator('#timeline li[data-status="completed"]').count() == 10
+    assert await page.locator('#timeline li[data-status="completed"]').count() == 11
     for action in ("Pause", "Resume", "Skip step", "Cancel"):
         assert not await page.get_by_role("button", name=action).is_enabled()
     await page.get_by_role("button", name=re.compile(r"^Download .*\.gwbk")).wait_for()
@@ -180,7 +180,7 @@ async def test_invalid_form_values_show_the_api_message_next_to_the_field(
 ) -> None:
     page, errors = await new_page(browser)
     await open_playbook(page, server, UPGRADE, "module upgrade")
-    await page.get_by_role("textbox", name="module_file").fill("/tmp/none.modl")
+    await page.get_by_role("textbox", name="module_path").fill("/tmp/none.modl")
     await page.get_by_label("restart_timeout").fill("1.5")
     await page.get_by_label("Gateway URL").fill(sim.url)
     await page.get_by_role("button", name="Run playbook").click()

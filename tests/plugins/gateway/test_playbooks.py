@@ -154,7 +154,7 @@ async def test_module_upgrade(pm, sim, tmp_path) -> None:
     await _preinstall(sim, "1.0.0")
     modl = tmp_path / "up-1.1.0.modl"
     make_modl("com.example.up", "Up", "1.1.0", signed=True, eula=True, path=modl)
-    ex = await run(pm, "module_upgrade.yaml", sim, tmp_path, {"module_file": str(modl)})
+    ex = await run(pm, "module_upgrade.yaml", sim, tmp_path, {"module_path": str(modl)})
     assert ex.status == "completed", explain(ex)
     steps = by_id(ex)
     assert steps["install"].output["action"] == "upgrade"
@@ -173,7 +173,7 @@ async def test_module_upgrade(pm, sim, tmp_path) -> None:
 async def test_module_upgrade_refuses_too_new_module_in_words(pm, sim, tmp_path) -> None:
     modl = tmp_path / "new.modl"
     make_modl("com.example.new", "New", "2.0.0", required="8.3.9", signed=True, path=modl)
-    ex = await run(pm, "module_upgrade.yaml", sim, tmp_path, {"module_file": str(modl)})
+    ex = await run(pm, "module_upgrade.yaml", sim, tmp_path, {"module_path": str(modl)})
     assert ex.status == "failed"
     error = by_id(ex)["upload"].error
     assert (
@@ -258,7 +258,7 @@ async def test_module_upgrade_over_a_real_port(pm, tmp_path) -> None:
     make_modl("com.example.up", "Up", "1.2.0", signed=True, path=modl)
     async with running_sim(gw) as server:
         ex = await run(
-            pm, "module_upgrade.yaml", None, tmp_path, {"module_file": str(modl)}, url=server.url
+            pm, "module_upgrade.yaml", None, tmp_path, {"module_path": str(modl)}, url=server.url
         )
     assert ex.status == "completed", explain(ex)
     assert by_id(ex)["verify"].output["version"] == "1.2.0"

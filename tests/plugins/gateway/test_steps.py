@@ -17,6 +17,7 @@ from ignition_toolbox.gateway.steps import STEP_TYPES
 
 URL = "http://sim.test:8088"
 EXPECTED = {
+    "gateway.login",
     "gateway.ping",
     "gateway.info",
     "gateway.wait_for_ready",

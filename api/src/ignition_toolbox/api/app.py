@@ -15,7 +15,7 @@ from .auth import Authenticator
 from .body_drain import settle_body
 from .broadcast import Hub
 from .database import close_database, open_database
-from .errors import register_error_handlers
+from .errors import check_api_path, register_error_handlers
 from .executions import ExecutionManager
 from .path_ids import check_path_ids
 from .permissions import Permission, permission_for
@@ -86,6 +86,7 @@ def create_app(settings: Settings, *, plugins: PluginManager | None = None) -> Q
         auth.check_host(request.headers.get("Host"))
         origin = request.headers.get("Origin")
         auth.check_origin(origin, request.headers.get("Host"))
+        check_api_path()  # // and encoded slashes: 400 invalid_path, never a merge-redirect
         if request.method == "OPTIONS":
             return Response("", status=204)
         endpoint = request.url_rule.endpoint if request.url_rule else None
@@ -183,6 +184,7 @@ async def start(state: AppState) -> None:
         max_concurrent=settings.max_concurrent,
         max_queued=settings.max_queued,
         files_dirs=settings.input_dirs,
+        trust_caller_files=not settings.auth_required,
     )
     settings.uploads_dir.mkdir(parents=True, exist_ok=True)
     removed = await asyncio.to_thread(state.plugins.cleanup_orphans)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
-from quart import Quart, Response, g, jsonify
+from quart import Quart, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from ignition_toolbox.core import RateLimitedError, ToolboxError, UnauthorizedError
+from ignition_toolbox.core import (
+    InvalidPathError,
+    RateLimitedError,
+    ToolboxError,
+    UnauthorizedError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,38 @@ class NotFoundError(ToolboxError):
 
 class MethodNotAllowedError(ToolboxError):
     code = "method_not_allowed"
+
+
+class _MethodNotAllowed(MethodNotAllowedError):
+    """A 405 that remembers the methods the URL takes, for its ``Allow`` header."""
+
+    def __init__(self, message: str, allowed: list[str]) -> None:
+        super().__init__(message, {"allowed_methods": allowed})
+        self.allowed = allowed
+
+
+# An /api path whose decoded form has an empty segment (``//``, from ``%2F`` too), a backslash, or
+# a slash still encoded after one decoding (``%252F``). The router would merge or redirect these.
+_UNSAFE_API_PATH = re.compile(r"//|\\|%(?:2f|5c)", re.IGNORECASE)
+
+
+def check_api_path() -> None:
+    """Refuse an /api path that names an absolute or ambiguous location: 400 ``invalid_path``.
+
+    The request guard calls this before the route runs, so no /api URL is ever merged or
+    redirected (werkzeug's 308 for ``//``). It reads the ASGI path as decoded, before werkzeug
+    drops its leading slashes (``//api/...``).
+    """
+    path = str(request.scope.get("path") or request.path)
+    relative = path.lstrip("/")
+    if relative != "api" and not relative.startswith("api/"):
+        return
+    if _UNSAFE_API_PATH.search(path):
+        raise InvalidPathError(
+            "Invalid or unsafe path: an /api URL must not hold an empty segment (// or an encoded "
+            "slash that makes one), a backslash, or a twice-encoded slash",
+            {"path": path[:200]},
+        )
 
 
 def status_for(code: str) -> int:
@@ -71,6 +109,8 @@ def error_response(error: ToolboxError) -> Response:
         response.headers["Retry-After"] = str(max(1, int(error.retry_after)))
     if isinstance(error, UnauthorizedError):
         response.headers["WWW-Authenticate"] = 'ApiKey header="X-API-Key"'
+    if isinstance(error, _MethodNotAllowed) and error.allowed:
+        response.headers["Allow"] = ", ".join(error.allowed)
     return response
 
 
@@ -92,7 +132,8 @@ def _from_http(exc: HTTPException) -> ToolboxError:
     if status == 404:
         return NotFoundError("The requested URL was not found")
     if status == 405:
-        return MethodNotAllowedError("The method is not allowed for this URL")
+        allowed = sorted(getattr(exc, "valid_methods", None) or ())
+        return _MethodNotAllowed("The method is not allowed for this URL", allowed)
     if status < 500:
         return ValidationError(exc.name or "Bad request")
     return ToolboxError("Internal server error")
@@ -118,6 +159,7 @@ __all__ = [
     "STATUS_BY_CODE",
     "MethodNotAllowedError",
     "NotFoundError",
+    "check_api_path",
     "envelope",
     "error_response",
     "register_error_handlers",

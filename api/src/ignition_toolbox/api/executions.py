@@ -195,8 +195,12 @@ class ExecutionManager:
         max_concurrent: int,
         max_queued: int,
         files_dirs: list[Path] | None = None,
+        trust_caller_files: bool = False,
     ) -> None:
         self.files_dirs = files_dirs
+        # Desktop mode (no API keys): a caller's absolute path for a file parameter is read as
+        # given; with keys it stays inside files_dirs (ExecutionContext.resolve_file).
+        self.trust_caller_files = trust_caller_files
         self.plugins = plugins
         self.library = library
         self.hub = hub
@@ -290,6 +294,12 @@ class ExecutionManager:
             await asyncio.to_thread(self.library.parse, raw, self.plugins, path)
         )
         gateway_url = request.gateway_url
+        declared = playbook.parameter("gateway_url")
+        if gateway_url is None and declared is not None and declared.type == "string":
+            # The playbook's own gateway_url parameter names the run's gateway: the same checks.
+            gateway_url = credentials.check_gateway_url(
+                request.parameters.get("gateway_url"), "parameters.gateway_url"
+            )
         stored: CredentialRecord | None = None
         if request.credential_name:
             stored = await CredentialRecord.get_or_none(name=request.credential_name)
@@ -321,6 +331,7 @@ class ExecutionManager:
             artifacts_dir=self.artifacts_root / execution_id,
             library=self.library,
             files_dirs=self.files_dirs,
+            trust_caller_files=self.trust_caller_files,
         )
         stored_parameters = {
             p.name: SECRET_PLACEHOLDER

@@ -30,11 +30,11 @@ from .executor import TERMINAL, Execution, StepResult
 from .files import atomic_write
 from .hookspecs import hookimpl
 from .library import LibraryEntry, PlaybookLibrary, slugify, validate_relative_path
+from .origins import Binding, Origin, OriginError, parse_origin, same_origin
 from .playbook import Parameter, Playbook, Step, coerce_parameters, parse_playbook
 from .plugins import PluginInfo, PluginManager
-from .origins import Binding, Origin, OriginError, parse_origin, same_origin
 from .schema import playbook_schema
-from .secrets import REDACTED, Secret, SecretOriginError, SecretUseError, Secrets, reveal
+from .secrets import REDACTED, Secret, SecretOriginError, Secrets, SecretUseError, reveal
 from .steps import PlaybookRoot, ResourceType, StepType, closed_object, object_output
 
 __version__ = "0.1.0"

@@ -77,6 +77,8 @@ class ExecutionContext:
         exit_stack: AsyncExitStack,
         resources: dict[str, Any],
         files_dirs: list[Path] | None = None,
+        caller_files: frozenset[str] = frozenset(),
+        trust_caller_files: bool = False,
     ) -> None:
         self.execution_id = execution_id
         self.playbook = playbook
@@ -84,6 +86,8 @@ class ExecutionContext:
         self.parameters = parameters
         self.artifacts_dir = artifacts_dir
         self.files_dirs = files_dirs
+        self.caller_files = caller_files
+        self.trust_caller_files = trust_caller_files
         self.gateway_url = gateway_url
         self.credential_name = credential_name
         self.options = options
@@ -203,6 +207,9 @@ class ExecutionContext:
 
         Where the caller set ``files_dirs`` (the server does), the file must lie inside one of them
         and relative paths start in the first; otherwise (the CLI) paths are the user's own.
+        One exception: with ``trust_caller_files`` (the desktop server, no API keys) an absolute
+        path the caller itself gave a ``type: file`` parameter (``caller_files``) is read as
+        given. A path written in the playbook (a literal, a default) stays confined either way.
         """
         shown = Path(str(path)).name
         if "\x00" in str(path):
@@ -220,16 +227,39 @@ class ExecutionContext:
         if self.files_dirs is not None and not any(
             real.is_relative_to(d.resolve()) for d in self.files_dirs
         ):
-            raise StepFailedError(
-                f"{what} file '{shown}' is outside the folders this server may read",
-                {"path": shown},
-                code="invalid_path",
-            )
+            self._confined(str(path), shown, what)
         if not real.is_file():
             raise StepFailedError(
                 f"{what} file '{shown}' is not a file", {"path": shown}, code="validation_error"
             )
         return real
+
+    def _confined(self, path: str, shown: str, what: str) -> None:
+        """Allow a caller's own absolute path when trusted; otherwise refuse, saying why."""
+        from_caller = path in self.caller_files
+        if from_caller and Path(path).is_absolute() and self.trust_caller_files:
+            return
+        if from_caller and self.trust_caller_files:
+            reason = (
+                "a relative path given with the request starts in the uploads folder and must "
+                "stay inside it; give an absolute path to read the file where it is"
+            )
+        elif from_caller:
+            reason = (
+                "this server enforces API keys (--auth), so a path given with the request is "
+                "read only from its uploads folder or a --files-dir folder: upload the file "
+                "(POST /api/modules or /api/uploads) or serve with --files-dir"
+            )
+        else:
+            reason = (
+                "a path written in the playbook must lie in the server's uploads folder or a "
+                "--files-dir folder; pass the file as a parameter instead"
+            )
+        raise StepFailedError(
+            f"{what} file '{shown}' is outside the folders this server may read: {reason}",
+            {"path": shown, "source": "request" if from_caller else "playbook"},
+            code="invalid_path",
+        )
 
     def new_artifact_path(self, filename: str) -> Path:
         """A path inside this execution's artifacts directory (created on demand)."""

@@ -100,12 +100,56 @@ def _compose(sink: EventSink, observers: list[EventSink]) -> EventSink:
     return composed
 
 
+def _same_url(a: str, b: str) -> bool:
+    return a.strip().rstrip("/").lower() == b.strip().rstrip("/").lower()
+
+
+def fill_request_parameters(
+    playbook: Playbook,
+    given: dict[str, Any],
+    gateway_url: str | None,
+    credential_name: str | None,
+) -> None:
+    """Let a start request's top-level ``gateway_url`` and ``credential_name`` fill the playbook's
+    parameter named ``gateway_url`` (type string) and its credential parameter(s), in place.
+
+    A value the caller gave the parameter too must agree with the top-level field; a playbook with
+    several credential parameters gets ``credential_name`` only in those the caller left out.
+    """
+    declared = playbook.parameter("gateway_url")
+    if gateway_url and declared is not None and declared.type == "string":
+        value = given.get("gateway_url")
+        if value not in (None, "") and not (
+            isinstance(value, str) and _same_url(value, gateway_url)
+        ):
+            raise ValidationError(
+                "parameter 'gateway_url' and the request's gateway_url name different gateways",
+                {"field": "gateway_url", "parameter": "gateway_url"},
+            )
+        given["gateway_url"] = gateway_url
+    if not credential_name:
+        return
+    declared_credentials = [p for p in playbook.parameters if p.type == "credential"]
+    for p in declared_credentials:
+        value = given.get(p.name)
+        if value in (None, ""):
+            given[p.name] = credential_name
+        elif len(declared_credentials) == 1 and value != credential_name:
+            raise ValidationError(
+                f"parameter '{p.name}' and the request's credential_name name different "
+                "credentials",
+                {"field": "credential_name", "parameter": p.name},
+            )
+
+
 class Execution:
     """Runs one playbook. Create it, ``await run()``, and steer it from other tasks."""
 
     # Shared with the parent in a nested playbook, the execution's own otherwise.
     depth: int
     files_dirs: list[Path] | None
+    caller_files: frozenset[str]
+    trust_caller_files: bool
     controls: Controls
     secrets: Secrets
     gateway_url: str | None
@@ -131,13 +175,18 @@ class Execution:
         library: PlaybookLibrary | None = None,
         parameters_from_text: bool = False,
         files_dirs: list[Path] | None = None,
+        trust_caller_files: bool = False,
         parent: Execution | None = None,
     ) -> None:
         given = dict(parameters or {})
-        if credential_name:
-            for p in playbook.parameters:
-                if p.type == "credential" and p.name not in given:
-                    given[p.name] = credential_name
+        caller_given = frozenset(given)
+        fill_request_parameters(playbook, given, gateway_url, credential_name)
+        if gateway_url is None and parent is None:
+            # A top-level run that names its gateway only as the parameter uses it throughout.
+            declared = playbook.parameter("gateway_url")
+            value = given.get("gateway_url")
+            if declared is not None and declared.type == "string" and isinstance(value, str):
+                gateway_url = value or None
         self.playbook = playbook
         self.plugins = plugins
         self.parameters = coerce_parameters(playbook, given, from_text=parameters_from_text)
@@ -159,6 +208,8 @@ class Execution:
         self._decision: asyncio.Future[str] | None = None
         if parent is not None:
             self.files_dirs = parent.files_dirs
+            self.caller_files = parent.caller_files
+            self.trust_caller_files = parent.trust_caller_files
             self.controls = parent.controls
             self.secrets = parent.secrets
             self._credentials = parent._credentials
@@ -172,6 +223,17 @@ class Execution:
             self.credential_name = credential_name or parent.credential_name
         else:
             self.files_dirs = files_dirs
+            # The paths the caller itself gave ``type: file`` parameters (not defaults, not
+            # literals in steps): ``resolve_file`` reads them as given when the caller is trusted.
+            self.caller_files = frozenset(
+                value
+                for p in playbook.parameters
+                if p.type == "file"
+                and p.name in caller_given
+                and isinstance(value := self.parameters.get(p.name), str)
+                and value
+            )
+            self.trust_caller_files = trust_caller_files
             self.controls = Controls()
             self.secrets = Secrets()
             self._credentials = credentials
@@ -338,6 +400,8 @@ class Execution:
                 exit_stack=stack,
                 resources=_resources if _resources is not None else {},
                 files_dirs=self.files_dirs,
+                caller_files=self.caller_files,
+                trust_caller_files=self.trust_caller_files,
             )
             self.context.runner = self
             if self.parent is not None:
@@ -473,6 +537,12 @@ class Execution:
                 await self._emit_step(result)
                 return result
             items = templating.render(step.loop, context) if step.loop is not None else None
+            if isinstance(items, Secret):
+                raise SecretUseError(
+                    f"loop of step '{step.id}' is {items.label}, a secret: no secret-driven "
+                    "control flow",
+                    {"secret": items.label},
+                )
             if items is not None and not isinstance(items, list):
                 raise ValidationError(
                     f"loop of step '{step.id}' must be a list, got {type(items).__name__}"

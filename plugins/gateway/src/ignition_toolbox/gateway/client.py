@@ -253,8 +253,16 @@ class GatewayClient:
             )
         method = method.upper()
         sent = dict(headers or {})
+        if auth == "token" and self.withheld is None and not self.api_token and self.can_log_in:
+            # No API token but a username and password: the web session may call the same
+            # /data/api/v1 routes (IGNITION.md §2c), mutations with X-CSRF-Token.
+            auth = "session"
         if auth == "token":
             sent.update(self._token_headers())
+            if method not in ("GET", "HEAD") and self._csrf:
+                # A logged-in client also sends its session cookie, and the gateway then judges
+                # the session, which wants its CSRF token on a mutation.
+                sent["X-CSRF-Token"] = self._csrf
         elif auth == "session":
             await self.ensure_session()
             if method not in ("GET", "HEAD") and self._csrf:
@@ -534,6 +542,11 @@ class GatewayClient:
         )
 
     # -- web session (IdP flow, IGNITION.md §2c) ---------------------------------------------
+
+    @property
+    def can_log_in(self) -> bool:
+        """True when the client has a username and password for the web login."""
+        return bool(self.username and self.password)
 
     async def ensure_session(self) -> None:
         if self._csrf is None:

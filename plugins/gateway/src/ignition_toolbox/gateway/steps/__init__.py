@@ -2,9 +2,10 @@
 
 from ignition_toolbox.core import StepType
 
-from . import backups, modules, projects, request, status, tags, trial
+from . import backups, login, modules, projects, request, status, tags, trial
 
 STEP_TYPES: list[StepType] = [
+    *login.STEP_TYPES,
     *status.STEP_TYPES,
     *modules.STEP_TYPES,
     *backups.STEP_TYPES,
